@@ -1,0 +1,1 @@
+"""The `invdn` command line: one module per subcommand."""

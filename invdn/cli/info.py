@@ -1,0 +1,58 @@
+"""Print the invdn version, the available torch devices and the default models' sizes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+
+HELP = "version, devices and parameter counts of the default models"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def collect() -> dict:
+    import torch
+
+    from invdn import __version__
+    from invdn.sizes import default_model_sizes
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})"
+                    for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devices.append("mps")
+    return {
+        "invdn": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cuda_available": torch.cuda.is_available(),
+        "devices": devices,
+        "cpu_threads": torch.get_num_threads(),
+        "parameters": default_model_sizes(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    info = collect()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    p = info["parameters"]
+    print(f"invdn {info['invdn']}  (torch {info['torch']}, python {info['python']})")
+    print(f"devices: {', '.join(info['devices'])}  ({info['cpu_threads']} CPU threads)")
+    print("trainable parameters:")
+    rows = [
+        ("InvDN (2 levels x 8 blocks)", p["invdn"]),
+        ("DANet denoiser R", p["danet_denoiser"]),
+        ("DANet generator G", p["danet_generator"]),
+        ("DANet discriminator D", p["danet_discriminator"]),
+        ("DANet total R+G+D", p["danet_total"]),
+    ]
+    for name, n in rows:
+        print(f"  {name:<30}{n:>12,}")
+    print(f"  InvDN / DANet total: {p['invdn_over_danet_percent']:.2f} %")
+    return 0

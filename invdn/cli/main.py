@@ -1,0 +1,59 @@
+"""`invdn` entry point: dispatches to one module per subcommand.
+
+A subcommand module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Modules are imported only when their command runs, so `invdn --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from invdn.errors import InvdnError
+
+COMMANDS = {
+    "info": "invdn.cli.info",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from invdn import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="invdn", description="Real-world image denoising with an invertible network (InvDN)."
+    )
+    parser.add_argument("--version", action="version", version=f"invdn {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    verbose = args.verbose or os.environ.get("HYDRA_FULL_ERROR") == "1"
+    try:
+        return int(args._run(args) or 0)
+    except InvdnError as err:
+        if verbose:
+            raise
+        print(f"invdn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"invdn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

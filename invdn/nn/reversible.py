@@ -1,0 +1,150 @@
+"""Running a stack of invertible layers, optionally without storing activations.
+
+In the reversible mode only the stack's output is kept. During backward each layer's input is
+rebuilt from its output through the exact inverse (RevNet), and the sub-network evaluations made
+for that reconstruction are the very ones differentiated, so backward costs about one extra
+forward. Gradients reach the parameters through the autograd Function's return values (no nested
+`backward()` that would accumulate into `.grad`), which keeps DDP's hooks and autocast intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from invdn.nn.coupling import CouplingBlock
+from invdn.nn.haar import HaarDownsampling
+
+MEMORY_MODES = ("standard", "reversible", "checkpoint")
+
+
+def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Tensor]):
+    """`autograd.grad` that gives None for inputs that need no gradient (frozen weights)."""
+    grad_outputs = [g.to(o.dtype) for o, g in zip(outputs, grad_outputs, strict=True)]
+    wanted = [t for t in inputs if t.requires_grad]
+    found = iter(torch.autograd.grad(outputs, wanted, grad_outputs))
+    return [next(found) if t.requires_grad else None for t in inputs]
+
+
+def _coupling_backward_of_forward(block: CouplingBlock, y: Tensor, gy: Tensor):
+    """Layer ran forward, `y = block(x)`: rebuild x and return (x, dL/dx, dL/dparams)."""
+    k = block.split
+    y1, y2 = y[:, :k], y[:, k:]
+    gy1, gy2 = gy[:, :k], gy[:, k:]
+    with torch.enable_grad():
+        y1_ = y1.detach().requires_grad_()
+        s, g = block.log_scale(y1_), block.G(y1_)
+    es = torch.exp(s.detach())
+    x2 = (y2 - g.detach()) / es
+    with torch.enable_grad():
+        x2_ = x2.detach().requires_grad_()
+        f = block.F(x2_)
+    x1 = y1 - f.detach()
+    # y2 = x2·exp(s) + G(y1): pull gy2 back into y1 and the H, G weights.
+    hg_params = [*block.H.parameters(), *block.G.parameters()]
+    gy1_extra, *g_hg = _grads((s, g), (y1_, *hg_params), (gy2 * x2 * es, gy2))
+    gy1_total = gy1 + gy1_extra
+    # y1 = x1 + F(x2)
+    gx2_extra, *g_f = _grads((f,), (x2_, *block.F.parameters()), (gy1_total,))
+    gx = torch.cat((gy1_total, gy2 * es + gx2_extra), dim=1)
+    return torch.cat((x1, x2), dim=1), gx, _param_grads(block, g_f, g_hg)
+
+
+def _coupling_backward_of_inverse(block: CouplingBlock, x: Tensor, gx: Tensor):
+    """Layer ran inverse, `x = block.inverse(y)`: rebuild y and return (y, dL/dy, dL/dparams)."""
+    k = block.split
+    x1, x2 = x[:, :k], x[:, k:]
+    gx1, gx2 = gx[:, :k], gx[:, k:]
+    with torch.enable_grad():
+        x2_ = x2.detach().requires_grad_()
+        f = block.F(x2_)
+    y1 = x1 + f.detach()
+    with torch.enable_grad():
+        y1_ = y1.detach().requires_grad_()
+        s, g = block.log_scale(y1_), block.G(y1_)
+    es = torch.exp(s.detach())
+    y2 = x2 * es + g.detach()
+    # x1 = y1 − F(x2)
+    gx2_extra, *g_f = _grads((f,), (x2_, *block.F.parameters()), (-gx1,))
+    gx2_total = gx2 + gx2_extra
+    # x2 = (y2 − G(y1)) / exp(s(y1))
+    gy2 = gx2_total / es
+    hg_params = [*block.H.parameters(), *block.G.parameters()]
+    gy1_extra, *g_hg = _grads((s, g), (y1_, *hg_params), (-gx2_total * x2, -gy2))
+    gy = torch.cat((gx1 + gy1_extra, gy2), dim=1)
+    return torch.cat((y1, y2), dim=1), gy, _param_grads(block, g_f, g_hg)
+
+
+def _param_grads(block: CouplingBlock, g_f, g_hg) -> list[Tensor]:
+    """Order the gradients like `block.parameters()`."""
+    by_param = dict(zip([*block.F.parameters(), *block.H.parameters(), *block.G.parameters()],
+                        [*g_f, *g_hg], strict=True))
+    return [by_param[p] for p in block.parameters()]
+
+
+def _layer_backward(layer: nn.Module, reverse: bool, out: Tensor, grad_out: Tensor):
+    if isinstance(layer, HaarDownsampling):
+        if reverse:
+            return layer.forward(out), layer.grad_of_inverse(grad_out), []
+        return layer.inverse(out), layer.grad_of_forward(grad_out), []
+    if isinstance(layer, CouplingBlock):
+        fn = _coupling_backward_of_inverse if reverse else _coupling_backward_of_forward
+        return fn(layer, out, grad_out)
+    raise TypeError(f"no reversible backward for {type(layer).__name__}")
+
+
+def _run(layers: Sequence[nn.Module], x: Tensor, reverse: bool) -> Tensor:
+    for layer in reversed(layers) if reverse else layers:
+        x = layer.inverse(x) if reverse else layer(x)
+    return x
+
+
+class _Reversible(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, layers, reverse, x, *params):
+        ctx.layers, ctx.reverse = layers, reverse
+        device = x.device.type
+        ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
+        out = _run(layers, x, reverse)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (out,) = ctx.saved_tensors
+        device, enabled, dtype = ctx.autocast
+        layers = ctx.layers
+        grads_by_layer = []
+        with torch.autocast(device, dtype=dtype, enabled=enabled):
+            for layer in layers if ctx.reverse else reversed(layers):
+                out, grad_out, g = _layer_backward(layer, ctx.reverse, out, grad_out)
+                grads_by_layer.append(g)
+        if not ctx.reverse:
+            grads_by_layer.reverse()
+        return (None, None, grad_out, *(g for gs in grads_by_layer for g in gs))
+
+
+def run_invertible(
+    layers: Sequence[nn.Module], x: Tensor, reverse: bool = False, mode: str = "standard"
+) -> Tensor:
+    """Apply `layers` in order (or their inverses in reverse order when `reverse`).
+
+    `mode`: "standard" keeps every activation for autograd; "reversible" keeps only the output
+    and recomputes inputs from outputs in backward (memory constant in depth); "checkpoint" is
+    `torch.utils.checkpoint` per layer (stores each layer's input; for comparison).
+    """
+    if mode not in MEMORY_MODES:
+        raise ValueError(f"unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}")
+    params = [p for layer in layers for p in layer.parameters()]
+    needs_graph = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+    if mode == "standard" or not needs_graph:
+        return _run(layers, x, reverse)
+    if mode == "checkpoint":
+        for layer in reversed(layers) if reverse else layers:
+            fn = layer.inverse if reverse else layer
+            x = checkpoint(fn, x, use_reentrant=False) if list(layer.parameters()) else fn(x)
+        return x
+    return _Reversible.apply(list(layers), reverse, x, *params)

@@ -1,0 +1,124 @@
+"""Saving and loading model weights in the three formats invdn accepts.
+
+- invdn weights (`invdn export`, shipped defaults): `{"invdn_weights": 1, "model": CONFIG,
+  "state_dict": ...}` where CONFIG is the model's constructor config with a Hydra `_target_`.
+- Lightning checkpoints from `invdn train`: `hyper_parameters["model"]` holds CONFIG and the
+  state dict keys start with `model.`.
+- The original InvDN code's `.pth` files: `operations.{i}…` keys (wrapped or not).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from invdn.errors import InvdnError
+
+FORMAT_VERSION = 1
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """The constructor config of a project model, with its Hydra `_target_`."""
+    cls = type(model)
+    config = getattr(model, "config", None)
+    if config is None:
+        raise ValueError(f"{cls.__name__} has no .config; cannot describe it for a checkpoint")
+    return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **config}
+
+
+def build_model(config: dict[str, Any]) -> nn.Module:
+    """Instantiate a model from a `_target_` config (only classes inside `invdn`)."""
+    config = dict(config)
+    target = config.pop("_target_", None)
+    if not isinstance(target, str) or not target.startswith("invdn."):
+        raise InvdnError(f"model config has no usable _target_ inside invdn (got {target!r})")
+    module_name, _, class_name = target.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**config)
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """`torch.save` to a temporary file in the same folder, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_weights(model: nn.Module, path: str | Path, half: bool = False) -> None:
+    """Write `model` as invdn weights (optionally float16 to halve the size)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+             for k, v in model.state_dict().items()}
+    atomic_torch_save(
+        {"invdn_weights": FORMAT_VERSION, "model": model_config(model), "state_dict": state}, path
+    )
+
+
+def _load_file(path: Path) -> Any:
+    if not path.is_file():
+        raise InvdnError(f"weights file not found: {path}; pass an existing --checkpoint")
+    try:
+        # Lightning checkpoints hold plain containers and tensors; weights_only keeps it safe.
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad file for the user
+        raise InvdnError(f"cannot read weights {path}: {str(err).splitlines()[0]}") from err
+
+
+def detect_format(obj: Any) -> str:
+    """'invdn', 'lightning' or 'official' for a loaded checkpoint object."""
+    from invdn.nn.official import is_official, read_state_dict
+
+    if isinstance(obj, dict) and "invdn_weights" in obj:
+        return "invdn"
+    if isinstance(obj, dict) and "state_dict" in obj and "hyper_parameters" in obj:
+        return "lightning"
+    if isinstance(obj, dict):
+        try:
+            if is_official(read_state_dict(obj)):
+                return "official"
+        except ValueError:
+            pass
+    raise InvdnError("unrecognised weights: expected an invdn export, an `invdn train` "
+                     "checkpoint (.ckpt) or an original InvDN .pth")
+
+
+def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
+    """Load a model from any accepted weights format; returns it in eval mode on CPU."""
+    from invdn.nn import InvDN
+    from invdn.nn.official import from_official_state_dict, read_state_dict
+
+    obj = _load_file(Path(source)) if isinstance(source, str | Path) else source
+    kind = detect_format(obj)
+    try:
+        if kind == "official":
+            model = InvDN(**official_kwargs)
+            model.load_state_dict(from_official_state_dict(read_state_dict(obj), model))
+        elif kind == "invdn":
+            model = build_model(obj["model"])
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                   for k, v in obj["state_dict"].items()})
+        else:
+            config = obj["hyper_parameters"].get("model")
+            if not isinstance(config, dict):
+                raise InvdnError("Lightning checkpoint has no model config in hyper_parameters")
+            model = build_model(config)
+            prefix = "model."
+            model.load_state_dict({k[len(prefix):]: v for k, v in obj["state_dict"].items()
+                                   if k.startswith(prefix)})
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise InvdnError(f"weights do not fit the model: {str(err).splitlines()[0]}") from err
+    return model.eval()
