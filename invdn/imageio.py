@@ -30,7 +30,7 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
     try:
         data = np.fromfile(path, dtype=np.uint8)  # handles non-ASCII names, unlike cv2.imread
     except OSError as err:
-        raise InvdnError(f"{path}: cannot read ({err.strerror}); check the file's permissions")
+        raise InvdnError(f"{path}: cannot read ({err.strerror}); check the file's permissions") from err
     if data.size == 0:
         raise InvdnError(f"{path}: empty file")
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)

@@ -1,0 +1,20 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+FIXTURE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "official_invdn_reference.pt"
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def official_reference():
+    if not FIXTURE.is_file():
+        pytest.skip(f"official reference fixture not found at {FIXTURE} "
+                    "(needs ../shared beside the checkout)")
+    return torch.load(FIXTURE, map_location="cpu")
