@@ -15,6 +15,7 @@ from invdn.errors import InvdnError
 
 COMMANDS = {
     "info": "invdn.cli.info",
+    "denoise": "invdn.cli.denoise",
 }
 
 

@@ -1,0 +1,112 @@
+"""Turning command-line inputs (files, folders, globs) into (input, output) pairs, safely.
+
+Output names keep the input's path relative to the folder or glob base it was found under, and
+its extension (unless a format is forced). The plan refuses any output that would land on an
+input file, and two inputs that would write the same output.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from invdn.errors import InvdnError
+from invdn.imageio import IMAGE_SUFFIXES
+
+_WILDCARDS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _glob_base(pattern: str) -> Path:
+    """The leading folders of a glob pattern that contain no wildcard."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if _WILDCARDS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def collect_inputs(inputs: list[str], recursive: bool = False,
+                   exclude: Path | None = None) -> list[tuple[Path, Path]]:
+    """`(file, relative output name)` for every image named by `inputs` (files, folders, globs).
+
+    Folders give their image files (with `recursive`, also in sub-folders); files under
+    `exclude` (the output folder) inside a scanned folder are left out, so a re-run never eats
+    its own outputs.
+    Named files are taken whatever their suffix (the reader reports unreadable ones)."""
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            walker = path.rglob("*") if recursive else path.glob("*")
+            files = sorted(p for p in walker if p.is_file() and _is_image(p))
+            # An output folder inside this one is skipped; the same folder is kept, so the
+            # overwrite check below refuses it instead of silently finding nothing.
+            skip = exclude if exclude is not None and _inside(exclude, path) and \
+                exclude.resolve() != path.resolve() else None
+            found += [(p, p.relative_to(path)) for p in files
+                      if skip is None or not _inside(p, skip)]
+        elif path.exists():
+            found.append((path, Path(path.name)))
+        elif _WILDCARDS & set(item):
+            base = _glob_base(item)
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
+            found += [(p, p.relative_to(base)) for p in matches
+                      if p.is_file() and _is_image(p)]
+        else:
+            raise InvdnError(f"{item}: no such file or folder; check the path")
+    return found
+
+
+def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
+              suffix: str | None = None) -> list[Job]:
+    """Pair every input image with its output path in `out_dir` (`suffix` e.g. '.png' forces a
+    format). InvdnError when nothing matches, an output would overwrite an input, or two
+    inputs map to one output."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvdnError(f"-o {out_dir} is a file; give a folder for the outputs")
+    pairs = collect_inputs(inputs, recursive, exclude=out_dir)
+    if not pairs:
+        raise InvdnError(f"no images found in {' '.join(inputs)} (suffixes: "
+                         f"{', '.join(IMAGE_SUFFIXES)}); use --recursive for sub-folders")
+    sources = {os.path.realpath(p) for p, _ in pairs}
+    inodes = {(st.st_dev, st.st_ino) for st in (p.stat() for p, _ in pairs)}
+    jobs: list[Job] = []
+    targets: dict[str, Path] = {}
+    for source, rel in pairs:
+        target = out_dir / (rel.with_suffix(suffix) if suffix else rel)
+        real = os.path.realpath(target)
+        if real in sources or (target.exists() and _inode(target) in inodes):
+            raise InvdnError(f"output {target} would overwrite the input {source}; "
+                             "choose an output folder (-o) that is not an input folder")
+        if real in targets:
+            if os.path.realpath(targets[real]) == os.path.realpath(source):
+                continue  # the same file named twice
+            raise InvdnError(f"{targets[real]} and {source} would both be written to {target}; "
+                             "denoise them into different output folders")
+        targets[real] = source
+        jobs.append(Job(source, target))
+    return jobs

@@ -1,0 +1,29 @@
+"""Finding the weights a command should use: `--checkpoint`, else the installed defaults."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from torch import nn
+
+from invdn.errors import InvdnError
+from invdn.weights import load_model
+
+
+def default_weights_path() -> Path:
+    """Where the trained default InvDN weights are installed (`invdn/weights/default_invdn.pt`);
+    the file may be absent."""
+    return Path(str(files("invdn"))) / "weights" / "default_invdn.pt"
+
+
+def load_checkpoint_or_default(checkpoint: str | Path | None) -> nn.Module:
+    """The model from `checkpoint` (any format of `invdn.weights.load_model`), or from the
+    default weights; InvdnError when neither is available. Eval mode, CPU."""
+    if checkpoint is not None:
+        return load_model(checkpoint)
+    path = default_weights_path()
+    if not path.is_file():
+        raise InvdnError(f"no default weights are installed ({path} is missing); "
+                         "pass --checkpoint PATH with trained weights")
+    return load_model(path)

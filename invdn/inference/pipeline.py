@@ -1,0 +1,145 @@
+"""Denoising whole images with a model: padding, tiling, latent draws, self-ensemble, formats.
+
+For InvDN the latent of every pass comes from a :class:`~invdn.inference.latent.LatentField`
+keyed by the seed and the image's pixels, so a seed reproduces an output exactly, whatever the
+tiling, the file order or the device. Models without a latent (DANet) are run as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from invdn.errors import InvdnError
+from invdn.inference.device import resolve_device
+from invdn.inference.latent import LatentField, image_key
+from invdn.inference.tiling import check_tiling, run_tiled
+from invdn.padding import pad_to_multiple
+
+ProgressFn = Callable[[list], Iterable]
+
+
+@dataclass(frozen=True)
+class DenoiseOptions:
+    """How to denoise: `samples` latent draws averaged (InvDN's MC self-ensemble),
+    `self_ensemble` averages the 8 flips/transposes, `tile`/`overlap` in pixels (tile 0: whole
+    image at once), `seed` ≥ 0 picks the latent draws."""
+
+    samples: int = 1
+    self_ensemble: bool = False
+    tile: int = 512
+    overlap: int = 32
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise InvdnError(f"--samples must be >= 1, got {self.samples}")
+        if self.seed < 0:
+            raise InvdnError(f"--seed must be >= 0, got {self.seed}")
+        if self.tile < 0 or self.overlap < 0 or (self.tile and 2 * self.overlap > self.tile):
+            raise InvdnError(f"--tile {self.tile} / --overlap {self.overlap}: need tile >= 0 and "
+                             "overlap <= tile / 2 (tile 0 disables tiling)")
+
+
+def geometric(x: Tensor, t: int) -> Tensor:
+    """The t-th of the 8 flips/transposes (bit 0: flip W, bit 1: flip H, bit 2: transpose)."""
+    if t & 1:
+        x = x.flip(-1)
+    if t & 2:
+        x = x.flip(-2)
+    return x.transpose(-2, -1) if t & 4 else x
+
+
+def geometric_inverse(x: Tensor, t: int) -> Tensor:
+    """Undo :func:`geometric` with the same `t`."""
+    if t & 4:
+        x = x.transpose(-2, -1)
+    if t & 2:
+        x = x.flip(-2)
+    return x.flip(-1) if t & 1 else x
+
+
+def has_latent(model: nn.Module) -> bool:
+    """True for invertible models whose denoising replaces a latent (InvDN)."""
+    return all(hasattr(model, a) for a in ("inverse", "sample_latent", "latent_channels"))
+
+
+class Denoiser:
+    """A model, options and device, ready to denoise tensors or image arrays."""
+
+    def __init__(self, model: nn.Module, options: DenoiseOptions | None = None,
+                 device: str | torch.device = "auto") -> None:
+        self.options = options or DenoiseOptions()
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.model = model.eval().to(self.device)
+        self.multiple = int(getattr(model, "multiple", 1))
+        self.latent = has_latent(model)
+        self.tile, self.overlap = check_tiling(self.options.tile, self.options.overlap,
+                                               self.multiple)
+
+    def _transforms(self) -> range:
+        return range(8) if self.options.self_ensemble else range(1)
+
+    @torch.no_grad()
+    def denoise_tensor(self, x: Tensor, key: tuple[int, ...] = (),
+                       progress: ProgressFn | None = None) -> Tensor:
+        """Noisy `(1, 3, H, W)` float in [0, 1] (CPU) → denoised, same shape, CPU, not clamped.
+
+        `key` separates the latent draws of different images under the same seed."""
+        padded, (h, w) = pad_to_multiple(x, self.multiple)
+        field = (LatentField(self.model.latent_channels, self.options.seed, key)
+                 if self.latent else None)
+        m = self.multiple
+
+        def tile_fn(patch: Tensor, y0: int, x0: int) -> Tensor:
+            patch = patch.to(self.device)
+            total = None
+            for t in self._transforms():
+                p = geometric(patch, t)
+                if field is None:
+                    out = self.model(p)
+                else:
+                    lr, _ = self.model(p)
+                    out = None
+                    for k in range(self.options.samples):
+                        z = field.region(y0 // m, x0 // m, patch.shape[-2] // m,
+                                         patch.shape[-1] // m, draw=(t, k))
+                        z = geometric(z, t).to(self.device, lr.dtype)
+                        rec = self.model.inverse(lr, z)
+                        out = rec if out is None else out.add_(rec)
+                    out = out / self.options.samples
+                out = geometric_inverse(out, t)
+                total = out if total is None else total.add_(out)
+            return (total / len(self._transforms())).cpu()
+
+        out = run_tiled(padded, tile_fn, self.tile, self.overlap, m, progress)
+        return out[..., :h, :w]
+
+    def __call__(self, img: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        """Denoise `(H, W, C)` uint8/uint16 gray (C=1), RGB (C=3) or RGBA (C=4; alpha passed
+        through) → same shape and dtype. Gray is denoised as RGB and averaged back."""
+        if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.dtype not in (np.uint8,
+                                                                              np.uint16):
+            raise InvdnError(f"expected an (H, W, 1|3|4) uint8/uint16 image, got "
+                             f"{img.shape} {img.dtype}")
+        color = img[:, :, :3]
+        top = float(np.iinfo(img.dtype).max)
+        x = torch.empty((1, 3, *img.shape[:2]), dtype=torch.float32)
+        x[0].copy_(torch.from_numpy(color).permute(2, 0, 1).expand(3, -1, -1))
+        x.div_(top)
+        out = self.denoise_tensor(x, image_key(color), progress)
+        del x
+        if img.shape[2] == 1:
+            out = out.mean(dim=1, keepdim=True)
+        arr = out[0].permute(1, 2, 0).numpy()
+        np.clip(arr, 0.0, 1.0, out=arr)
+        arr *= top
+        arr += 0.5
+        result = arr.astype(img.dtype)
+        if img.shape[2] == 4:
+            result = np.concatenate((result, img[:, :, 3:]), axis=2)
+        return np.ascontiguousarray(result)

@@ -1,0 +1,104 @@
+"""Processing a large image tile by tile with overlapping, smoothly blended tiles.
+
+Peak memory then depends on the tile size, not the image size. Tiles form a regular grid whose
+starts and sizes are multiples of the network's size multiple, so a tile's latent region lines up
+with the latent grid of the whole image. In each overlap the two tiles are cross-faded with a
+raised-cosine ramp over the middle half of the overlap; the outer quarter of each tile's overlap
+(where its missing context disturbs it most) gets zero weight.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor
+
+TileFn = Callable[[Tensor, int, int], Tensor]
+
+
+def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
+    """Starts of tiles of size `min(tile, length)` covering `[0, length)` with at least `overlap`
+    shared pixels between neighbours, evenly spread, each a multiple of `multiple`."""
+    if tile <= 0 or tile >= length:
+        return [0]
+    if not 0 <= overlap < tile:
+        raise ValueError(f"overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
+    count = math.ceil((length - tile) / (tile - overlap)) + 1
+    last = (length - tile) // multiple
+    return [round(i * last / (count - 1)) * multiple for i in range(count)]
+
+
+def _ramp(n: int) -> Tensor:
+    """Rising weights over an overlap of `n` pixels: 0 on the first quarter, a raised cosine over
+    the middle half, 1 on the last quarter. `ramp + ramp.flip(0) == 1`."""
+    u = (torch.arange(n, dtype=torch.float64) + 0.5 - n / 4) / max(n / 2, 1e-9)
+    return 0.5 - 0.5 * torch.cos(math.pi * u.clamp(0, 1))
+
+
+def axis_weights(starts: list[int], size: int, length: int) -> list[Tensor]:
+    """Per-tile 1-D blending weights along one axis, normalised so they sum to 1 everywhere."""
+    weights = []
+    for i, s in enumerate(starts):
+        w = torch.ones(size, dtype=torch.float64)
+        if i > 0:
+            n = starts[i - 1] + size - s
+            w[:n] *= _ramp(n)
+        if i < len(starts) - 1:
+            n = s + size - starts[i + 1]
+            w[size - n :] *= _ramp(n).flip(0)
+        weights.append(w)
+    total = torch.zeros(length, dtype=torch.float64)
+    for s, w in zip(starts, weights, strict=True):
+        total[s : s + size] += w
+    return [(w / total[s : s + size]).float() for s, w in zip(starts, weights, strict=True)]
+
+
+def tile_grid(height: int, width: int, tile: int, overlap: int, multiple: int = 1
+              ) -> list[tuple[int, int, int, int]]:
+    """`(y0, x0, th, tw)` of every tile for an image of `height` x `width`."""
+    th, tw = (min(tile, height), min(tile, width)) if tile > 0 else (height, width)
+    return [(y, x, th, tw) for y in tile_starts(height, tile, overlap, multiple)
+            for x in tile_starts(width, tile, overlap, multiple)]
+
+
+def check_tiling(tile: int, overlap: int, multiple: int) -> tuple[int, int]:
+    """Validate `tile`/`overlap` (0 = no tiling; overlap at most half the tile) and round them to
+    multiples of `multiple`: the tile up, the overlap up but to no more than half the tile."""
+    if tile == 0:
+        return 0, 0
+    if tile < 0 or overlap < 0 or 2 * overlap > tile:
+        raise ValueError(f"need tile >= 0 and 0 <= overlap <= tile / 2, got {tile} and {overlap}")
+    tile = -(-tile // multiple) * multiple
+    overlap = min(-(-overlap // multiple), tile // 2 // multiple) * multiple
+    return tile, overlap
+
+
+def run_tiled(x: Tensor, fn: TileFn, tile: int, overlap: int, multiple: int = 1,
+              progress: Callable[[list], Iterable] | None = None) -> Tensor:
+    """Apply `fn(patch, y0, x0) -> patch_out` over tiles of `x` `(1, C, H, W)` and blend.
+
+    H and W must be multiples of `multiple`; `fn` returns a tensor of the patch's spatial size
+    (any channel count), on any device; the result is assembled on `x`'s device.
+    `tile` = 0 runs `fn` once on the whole image. `progress(tiles)` may wrap the tile list
+    (a progress bar).
+    """
+    h, w = x.shape[-2:]
+    grid = tile_grid(h, w, tile, overlap, multiple)
+    if len(grid) == 1:
+        return fn(x, 0, 0).to(x.device)
+    _, _, th, tw = grid[0]
+    ys = sorted({g[0] for g in grid})
+    xs = sorted({g[1] for g in grid})
+    wy = dict(zip(ys, axis_weights(ys, th, h), strict=True))
+    wx = dict(zip(xs, axis_weights(xs, tw, w), strict=True))
+    out: Tensor | None = None
+    tiles = grid if progress is None else progress(grid)
+    for y0, x0, _, _ in tiles:
+        patch = fn(x[..., y0 : y0 + th, x0 : x0 + tw], y0, x0).to(x.device, torch.float32)
+        if out is None:
+            out = torch.zeros((1, patch.shape[1], h, w), dtype=torch.float32, device=x.device)
+        weight = wy[y0].to(x.device)[:, None] * wx[x0].to(x.device)[None, :]
+        out[..., y0 : y0 + th, x0 : x0 + tw].addcmul_(patch, weight)
+    return out
