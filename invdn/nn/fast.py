@@ -31,6 +31,24 @@ def _cl(t: Tensor) -> Tensor:
     return t.contiguous(memory_format=CL) if t.ndim == 4 else t
 
 
+def _onednn_fusion_available() -> bool:
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+_FUSED = _onednn_fusion_available()
+
+
+def _conv_lrelu(x: Tensor, w: Tensor, b: Tensor, groups: int) -> Tensor:
+    """3x3 conv + LeakyReLU(0.2); on CPU float32 one oneDNN call with the activation fused
+    (bit-identical to the two-step version, one pass less over memory)."""
+    on_cpu_fp32 = x.device.type == "cpu" and x.dtype == torch.float32
+    if _FUSED and on_cpu_fp32 and not torch.is_autocast_enabled("cpu"):
+        one = [1, 1]
+        return torch.ops.mkldnn._convolution_pointwise(x, w, b, one, one, one, groups,
+                                                        "leaky_relu", [0.2], "")
+    return F.leaky_relu_(F.conv2d(x, w, b, padding=1, groups=groups), 0.2)
+
+
 @dataclass(frozen=True)
 class _Subnet:
     """A ResnetSubnet (or G and H stacked, `groups=2`) with conv3 split into input/feature parts."""
@@ -58,8 +76,8 @@ class _Subnet:
         )
 
     def __call__(self, x: Tensor) -> Tensor:
-        h = F.leaky_relu_(F.conv2d(x, self.w1, self.b1, padding=1), 0.2)
-        h = F.leaky_relu_(F.conv2d(h, self.w2, self.b2, padding=1, groups=self.groups), 0.2)
+        h = _conv_lrelu(x, self.w1, self.b1, 1)
+        h = _conv_lrelu(h, self.w2, self.b2, self.groups)
         out = F.conv2d(h, self.w3_feat, self.b3, padding=1, groups=self.groups)
         return out.add_(F.conv2d(x, self.w3_in, padding=1))
 
