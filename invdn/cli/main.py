@@ -15,6 +15,7 @@ from invdn.errors import InvdnError
 
 COMMANDS = {
     "info": "invdn.cli.info",
+    "prepare": "invdn.cli.prepare",
     "denoise": "invdn.cli.denoise",
 }
 

@@ -1,0 +1,116 @@
+"""Torch datasets yielding `{"noisy", "clean"}` dicts of `(3, H, W)` float32 tensors in [0, 1].
+
+Training sets return random `patch_size`² patches with flip/transpose augmentation; their length
+is `length` (samples per epoch) and sample `i` comes from image `i % len(images)`. Validation
+sets return whole images (optionally center-cropped) plus a `"name"`, identical every epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from invdn.data.files import Pair, read_pair
+from invdn.data.noise import NoiseModel
+from invdn.data.transforms import augment_pair, center_crop, random_crop_box, to_rgb, to_tensor
+from invdn.imageio import read_image
+
+Sample = dict[str, torch.Tensor | str]
+CleanSource = Path | np.ndarray
+
+
+def _load_clean(source: CleanSource) -> np.ndarray:
+    return to_rgb(source if isinstance(source, np.ndarray) else read_image(source))
+
+
+def _patch(img: np.ndarray, top: int, left: int, size: int) -> torch.Tensor:
+    return to_tensor(img[top:top + size, left:left + size])
+
+
+class PairedPatches(Dataset):
+    """Random aligned patches of `(noisy, clean)` image files, augmented."""
+
+    def __init__(self, pairs: Sequence[Pair], patch_size: int, length: int | None = None):
+        self.pairs, self.patch_size = list(pairs), patch_size
+        self.length = length or len(self.pairs)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Sample:
+        noisy, clean = read_pair(*self.pairs[index % len(self.pairs)])
+        top, left = random_crop_box(*noisy.shape[:2], self.patch_size)
+        noisy_t, clean_t = augment_pair(_patch(noisy, top, left, self.patch_size),
+                                        _patch(clean, top, left, self.patch_size))
+        return {"noisy": noisy_t, "clean": clean_t}
+
+
+class PairedImages(Dataset):
+    """Whole `(noisy, clean)` image files, center-cropped to `crop` when given."""
+
+    def __init__(self, pairs: Sequence[Pair], crop: int | None = None):
+        self.pairs, self.crop = list(pairs), crop
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> Sample:
+        noisy_path, clean_path = self.pairs[index]
+        noisy, clean = read_pair(noisy_path, clean_path)
+        return {"noisy": to_tensor(center_crop(noisy, self.crop)),
+                "clean": to_tensor(center_crop(clean, self.crop)), "name": noisy_path.stem}
+
+
+class ArrayPairs(Dataset):
+    """In-memory `(N, H, W, 3)` uint8 noisy/clean arrays (e.g. SIDD `.mat` blocks)."""
+
+    def __init__(self, noisy: np.ndarray, clean: np.ndarray, names: Sequence[str]):
+        self.noisy, self.clean, self.names = noisy, clean, list(names)
+
+    def __len__(self) -> int:
+        return len(self.noisy)
+
+    def __getitem__(self, index: int) -> Sample:
+        return {"noisy": to_tensor(self.noisy[index]), "clean": to_tensor(self.clean[index]),
+                "name": self.names[index]}
+
+
+class SyntheticPatches(Dataset):
+    """Random augmented patches of clean images with fresh noise from `noise` every time."""
+
+    def __init__(self, sources: Sequence[CleanSource], noise: NoiseModel, patch_size: int,
+                 length: int):
+        self.sources, self.noise = list(sources), noise
+        self.patch_size, self.length = patch_size, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Sample:
+        clean = _load_clean(self.sources[index % len(self.sources)])
+        top, left = random_crop_box(*clean.shape[:2], self.patch_size)
+        patch = _patch(clean, top, left, self.patch_size)
+        clean_t, _ = augment_pair(patch, patch)
+        return {"noisy": self.noise(clean_t), "clean": clean_t}
+
+
+class SyntheticImages(Dataset):
+    """Clean images (center-cropped to `crop`) with noise seeded by `seed` and the index, so the
+    validation set is the same every epoch and in every worker."""
+
+    def __init__(self, sources: Sequence[CleanSource], names: Sequence[str], noise: NoiseModel,
+                 crop: int | None = None, seed: int = 0):
+        self.sources, self.names, self.noise = list(sources), list(names), noise
+        self.crop, self.seed = crop, seed
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index: int) -> Sample:
+        clean = to_tensor(center_crop(_load_clean(self.sources[index]), self.crop))
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        return {"noisy": self.noise(clean, generator), "clean": clean, "name": self.names[index]}

@@ -1,0 +1,153 @@
+"""Synthetic noise models ("physics" in deepinv's sense), applied on the fly to clean images.
+
+Images are float tensors in [0, 1], shaped `(C, H, W)` or `(B, C, H, W)`; the result has the same
+shape and dtype, clipped to [0, 1] unless `clip=False`.
+
+Units (the one thing to remember):
+- `GaussianNoise.sigma` is in **8-bit levels** (0..255), the convention of denoising papers:
+  `sigma=25` adds noise of standard deviation 25/255.
+- `PoissonGaussianNoise` uses the heteroscedastic model of Foi et al. (2008) on the **[0, 1]**
+  intensity scale: variance = `shot`·x + `read` (x the clean intensity), i.e. `shot` is the
+  signal-dependent gain a and `read` the constant variance b. It is sampled as
+  x + sqrt(a·x + b)·N(0, 1), the usual Gaussian approximation of Poisson shot noise.
+
+A parameter is a number (fixed) or a `[lo, hi]` range; with a range every image (every batch
+element) draws its own value: `sigma` uniformly, `shot`/`read` log-uniformly since they span decades.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from invdn.errors import InvdnError
+
+Param = float | Sequence[float]
+
+
+def _as_range(value: Param, name: str, positive_range: bool) -> tuple[float, float]:
+    """A number or `[lo, hi]` → `(lo, hi)`; InvdnError for anything else."""
+    if isinstance(value, bool):
+        raise InvdnError(f"noise {name}={value!r} is not a number; give a number or [lo, hi]")
+    if isinstance(value, int | float):
+        lo = hi = float(value)
+    else:
+        try:
+            lo, hi = (float(v) for v in value)
+        except (TypeError, ValueError):
+            raise InvdnError(f"noise {name}={value!r} is not a number or a [lo, hi] pair; "
+                             f"e.g. {name}=[0.0001, 0.01]") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi < lo:
+        raise InvdnError(f"noise {name}={value!r} must satisfy 0 <= lo <= hi")
+    if positive_range and lo != hi and lo <= 0:
+        raise InvdnError(f"noise {name} range {value!r} is drawn log-uniformly and needs lo > 0; "
+                         f"use a fixed {name}=0 to switch this term off")
+    return lo, hi
+
+
+def _draw(bounds: tuple[float, float], n: int, log: bool, generator: torch.Generator | None,
+          device: torch.device) -> torch.Tensor:
+    """`n` values in `bounds` (uniform or log-uniform), float32 on `device`."""
+    lo, hi = bounds
+    if lo == hi:
+        return torch.full((n,), lo, device=device)
+    u = torch.rand(n, generator=generator, device=device)
+    if log:
+        return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+    return lo + u * (hi - lo)
+
+
+def _per_image(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Shape `(n,)` values so they broadcast over `x`'s `(C, H, W)` per image."""
+    return values.view(-1, 1, 1, 1) if x.dim() == 4 else values.view(1, 1, 1)
+
+
+def _check_input(x: torch.Tensor) -> int:
+    if x.dim() not in (3, 4) or not x.is_floating_point():
+        raise InvdnError(f"noise models take float (C, H, W) or (B, C, H, W) tensors in [0, 1], "
+                         f"got {tuple(x.shape)} {x.dtype}")
+    return x.shape[0] if x.dim() == 4 else 1
+
+
+@dataclass(frozen=True)
+class GaussianNoise:
+    """Additive white Gaussian noise; `sigma` in 8-bit levels (25 → std 25/255)."""
+
+    sigma: Param = 25.0
+    clip: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", _as_range(self.sigma, "sigma", positive_range=False))
+
+    def std(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-pixel standard deviation on the [0, 1] scale, broadcastable to `x`."""
+        sigma = _draw(self.sigma, _check_input(x), False, generator, x.device) / 255.0
+        return _per_image(sigma.to(x.dtype), x)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noisy copy of `x` (same shape, in [0, 1] when `clip`)."""
+        return _add_noise(x, self.std(x, generator), generator, self.clip)
+
+
+@dataclass(frozen=True)
+class PoissonGaussianNoise:
+    """Heteroscedastic noise with variance `shot`·x + `read` on the [0, 1] scale."""
+
+    shot: Param = (1e-4, 1e-2)
+    read: Param = (1e-6, 1e-3)
+    clip: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shot", _as_range(self.shot, "shot", positive_range=True))
+        object.__setattr__(self, "read", _as_range(self.read, "read", positive_range=True))
+
+    def std(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-pixel standard deviation sqrt(a·x + b), same shape as `x`."""
+        n = _check_input(x)
+        a = _per_image(_draw(self.shot, n, True, generator, x.device).to(x.dtype), x)
+        b = _per_image(_draw(self.read, n, True, generator, x.device).to(x.dtype), x)
+        return torch.sqrt(a * x.clamp(min=0) + b)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noisy copy of `x` (same shape, in [0, 1] when `clip`)."""
+        return _add_noise(x, self.std(x, generator), generator, self.clip)
+
+
+NoiseModel = GaussianNoise | PoissonGaussianNoise
+
+NOISE_KINDS = {"gaussian": GaussianNoise, "poisson_gaussian": PoissonGaussianNoise}
+
+
+def _add_noise(x: torch.Tensor, std: torch.Tensor, generator: torch.Generator | None,
+               clip: bool) -> torch.Tensor:
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    noisy = x + std * noise
+    return noisy.clamp(0.0, 1.0) if clip else noisy
+
+
+def build_noise(spec: NoiseModel | Mapping) -> NoiseModel:
+    """A noise model from config values; models pass through.
+
+    `kind` picks the model and only that model's parameters are used, so one config can hold
+    the settings of every kind and switch with `kind` alone, e.g.
+    `{"kind": "poisson_gaussian", "sigma": [5, 50], "shot": [1e-4, 1e-2], "read": 1e-4}`.
+    Names that no model takes are an error (typos)."""
+    if isinstance(spec, GaussianNoise | PoissonGaussianNoise):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvdnError(f"noise config must be a mapping with a 'kind', got {spec!r}")
+    params = dict(spec)
+    kind = params.pop("kind", None)
+    cls = NOISE_KINDS.get(kind)
+    if cls is None:
+        raise InvdnError(f"noise kind {kind!r} unknown; use one of {', '.join(NOISE_KINDS)}")
+    known = {name for model in NOISE_KINDS.values() for name in model.__dataclass_fields__}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InvdnError(f"noise parameter(s) {', '.join(unknown)} unknown; noise models take "
+                         f"kind, {', '.join(sorted(known))}")
+    # Hydra hands lists over as ListConfig; the range parser iterates them like lists.
+    return cls(**{k: v for k, v in params.items() if k in cls.__dataclass_fields__})

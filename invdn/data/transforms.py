@@ -1,0 +1,59 @@
+"""Pixel-exact transforms for noisy/clean pairs: crops, flips, transposes, tensor conversion.
+
+Crops work on `(H, W, C)` numpy images before conversion (so only the patch is converted);
+augmentations work on `(..., H, W)` tensors. Random choices use torch's RNG (or `generator`),
+which DataLoader seeds per worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from invdn.imageio import to_float
+
+
+def to_rgb(img: np.ndarray) -> np.ndarray:
+    """`(H, W, C)` gray/RGB/RGBA → `(H, W, 3)` RGB (gray repeated, alpha dropped)."""
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.shape[2] == 1:
+        return np.repeat(img, 3, axis=2)
+    return img[:, :, :3]
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """`(H, W, 3)` uint8/uint16 → `(3, H, W)` float32 in [0, 1] (uint16 divided by 65535)."""
+    return torch.from_numpy(np.ascontiguousarray(to_float(img).transpose(2, 0, 1)))
+
+
+def random_crop_box(height: int, width: int, size: int,
+                    generator: torch.Generator | None = None) -> tuple[int, int]:
+    """Uniform top-left corner `(top, left)` of a `size`×`size` window inside `height`×`width`."""
+    top = int(torch.randint(0, height - size + 1, (1,), generator=generator))
+    left = int(torch.randint(0, width - size + 1, (1,), generator=generator))
+    return top, left
+
+
+def center_crop(img: np.ndarray, size: int | None) -> np.ndarray:
+    """Central `size`×`size` window of `(H, W, C)` `img` (each side capped at the image's)."""
+    if size is None:
+        return img
+    h, w = img.shape[:2]
+    ch, cw = min(size, h), min(size, w)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return img[top:top + ch, left:left + cw]
+
+
+def augment_pair(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Horizontal flip, vertical flip and H↔W transpose, each with p = 0.5, identical for both
+    `(..., H, W)` tensors (the 8 dihedral variants of the paper's training recipe)."""
+    hflip, vflip, transpose = (torch.rand(3, generator=generator) < 0.5).tolist()
+    if hflip:
+        a, b = a.flip(-1), b.flip(-1)
+    if vflip:
+        a, b = a.flip(-2), b.flip(-2)
+    if transpose:
+        a, b = a.transpose(-1, -2), b.transpose(-1, -2)
+    return a.contiguous(), b.contiguous()
