@@ -4,8 +4,9 @@ InvDN is counted from code: the U-Net denoiser R, the generator G and the discri
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from invdn.padding import pad_to_multiple
 
 
 def _conv_block(cin: int, cout: int, slope: float) -> nn.Sequential:
@@ -57,16 +58,6 @@ class UNet(nn.Module):
         return self.last(x)
 
 
-def _pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    h, w = x.shape[-2:]
-    ph, pw = -h % multiple, -w % multiple
-    if ph or pw:
-        # Reflect needs pad < size; replicate covers tiny images.
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, (h, w)
-
-
 class DANetDenoiser(nn.Module):
     """DANet's denoiser R with a residual output: `y − R(y)`. Any size: reflect-padded
     internally to a multiple of 16 and cropped back. `(B, 3, H, W)` in [0, 1] → same shape."""
@@ -81,7 +72,7 @@ class DANetDenoiser(nn.Module):
         return 1  # pads internally
 
     def forward(self, y: Tensor) -> Tensor:
-        padded, (h, w) = _pad_to_multiple(y, self.net.multiple)
+        padded, (h, w) = pad_to_multiple(y, self.net.multiple)
         return (padded - self.net(padded))[..., :h, :w]
 
     @torch.no_grad()
@@ -101,7 +92,7 @@ class DANetGenerator(nn.Module):
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         noise = torch.randn((x.shape[0], 1, *x.shape[-2:]), generator=generator,
                             device=x.device, dtype=x.dtype)
-        padded, (h, w) = _pad_to_multiple(torch.cat((x, noise), dim=1), self.net.multiple)
+        padded, (h, w) = pad_to_multiple(torch.cat((x, noise), dim=1), self.net.multiple)
         return (padded[:, :-1] + self.net(padded))[..., :h, :w]
 
 
