@@ -17,6 +17,7 @@ COMMANDS = {
     "info": "invdn.cli.info",
     "prepare": "invdn.cli.prepare",
     "denoise": "invdn.cli.denoise",
+    "export": "invdn.cli.export",
 }
 
 

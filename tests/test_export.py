@@ -1,0 +1,87 @@
+"""`invdn export`: TorchScript and ONNX round trips with dynamic batch/height/width."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import torch
+
+from invdn.cli.main import main
+from invdn.inference.export import DenoiseGraph, example_inputs, export_model
+from invdn.nn import DANetDenoiser, InvDN
+from invdn.weights import model_config, save_weights
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    torch.manual_seed(0)
+    model = InvDN(blocks=(1, 1), width=8).eval()
+    path = tmp_path_factory.mktemp("w") / "tiny.pt"
+    save_weights(model, path)
+    return model, path
+
+
+def test_torchscript_roundtrip(tmp_path, tiny, capsys):
+    model, weights = tiny
+    out = tmp_path / "invdn.ts"
+    assert main(["export", "--checkpoint", str(weights), "--format", "torchscript",
+                 "-o", str(out)]) == 0
+    assert "verified against PyTorch" in capsys.readouterr().out
+    loaded = torch.jit.load(str(out))
+    noisy, latent = example_inputs(model, 3, 20, 36, seed=7)
+    with torch.no_grad():
+        expected = DenoiseGraph(model)(noisy, latent)
+        torch.testing.assert_close(loaded(noisy, latent), expected, atol=1e-5, rtol=0)
+    assert expected.min() >= 0 and expected.max() <= 1
+    # the exported pass is InvDN's denoising with that latent
+    lr, _ = model(noisy)
+    torch.testing.assert_close(expected, model.inverse(lr, latent).clamp(0, 1))
+
+
+def test_onnx_roundtrip_with_metadata(tmp_path, tiny, capsys):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model, weights = tiny
+    out = tmp_path / "invdn.onnx"
+    assert main(["export", "--checkpoint", str(weights), "--format", "onnx", "-o", str(out),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified"] and report["max_abs_diff"] <= 1e-4
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(meta["invdn_model"]) == model_config(model)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    noisy, latent = example_inputs(model, 1, 44, 12, seed=3)
+    got = session.run(None, {"noisy": noisy.numpy(), "latent": latent.numpy()})[0]
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(got), DenoiseGraph(model)(noisy, latent),
+                                   atol=1e-4, rtol=0)
+
+
+def test_onnx_without_onnxruntime_skips_verification(tmp_path, tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
+    report = export_model(tiny[0], tmp_path / "m.onnx", "onnx", 16, 16)
+    assert report["verified"] is False and "skipped" in report["note"]
+    assert (tmp_path / "m.onnx").stat().st_size > 0
+
+
+def test_lightning_checkpoint_and_refusals(tmp_path, tiny, capsys):
+    model, _ = tiny
+    ckpt = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {"model." + k: v for k, v in model.state_dict().items()},
+                "hyper_parameters": {"model": model_config(model)}}, ckpt)
+    out = tmp_path / "m.ts"
+    args = ["export", "--checkpoint", str(ckpt), "--format", "torchscript", "-o", str(out)]
+    assert main(args) == 0
+    assert main(args) == 2  # exists
+    assert main([*args, "--overwrite"]) == 0
+    danet = tmp_path / "danet.pt"
+    save_weights(DANetDenoiser(wf=4, depth=3), danet)
+    assert main(["export", "--checkpoint", str(danet), "--format", "onnx",
+                 "-o", str(tmp_path / "d.onnx")]) == 2
+    assert main(["export", "--checkpoint", str(ckpt), "--format", "onnx",
+                 "-o", str(tmp_path / "x.onnx"), "--example-size", "30", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "no latent" in err and "multiples of 4" in err
+    assert not list(tmp_path.glob(".*tmp"))
