@@ -18,6 +18,7 @@ COMMANDS = {
     "prepare": "invdn.cli.prepare",
     "denoise": "invdn.cli.denoise",
     "export": "invdn.cli.export",
+    "compare": "invdn.cli.compare",
 }
 
 

@@ -1,0 +1,70 @@
+"""Compare InvDN with the DANet-sized baseline: parameters, MACs, speed, memory, quality.
+
+Models come from the shipped configs (`--model invdn`, `invdn_small`, `danet`, ...; random
+weights, which do not change cost) and from weight files (`--checkpoint PATH`, named by file
+stem). MACs are counted at 256x256 with torch's FlopCounterMode (MACs = FLOPs / 2); time and
+peak memory are measured for one denoising pass at --size on --device. PSNR/SSIM columns come
+from `invdn evaluate` JSON reports (`--report invdn.json` matches the row named by the report's
+"name"; `--report NAME=path.json` picks the row). Writes compare.json, compare.md and
+compare.png into -o DIR and prints the Markdown table.
+
+examples:
+  invdn compare -o cmp/
+  invdn compare --model invdn --model invdn_small --model danet --size 512 --device cuda -o cmp/
+  invdn compare --report runs/invdn/evaluate.json --report danet=runs/danet/evaluate.json -o cmp/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "table of parameters, MACs, time, memory and PSNR/SSIM of InvDN vs DANet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", metavar="NAME",
+                        help="model config name from conf/model (repeatable; default: invdn "
+                             "and danet unless --checkpoint is given)")
+    parser.add_argument("--checkpoint", action="append", metavar="PATH", default=[],
+                        help="add a model from weights (repeatable)")
+    parser.add_argument("--report", action="append", metavar="[NAME=]JSON", default=[],
+                        help="`invdn evaluate` report for the PSNR/SSIM columns (repeatable)")
+    parser.add_argument("--size", type=int, default=256,
+                        help="image side for time and memory (default 256)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs (default 3)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="folder for compare.json, compare.md and compare.png")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from invdn.errors import InvdnError
+    from invdn.inference.compare import build_named_model, compare, plot, read_report, to_markdown
+    from invdn.inference.device import resolve_device
+    from invdn.inference.outputs import write_text
+    from invdn.weights import load_model
+
+    if args.size < 4 or args.size % 4 or args.repeats < 1:
+        raise InvdnError(f"--size must be a multiple of 4 (got {args.size}) and --repeats >= 1")
+    names = args.model or ([] if args.checkpoint else ["invdn", "danet"])
+    models = {name: build_named_model(name) for name in names}
+    for path in args.checkpoint:
+        name = Path(path).stem
+        if name in models:
+            raise InvdnError(f"two models named {name!r}; rename one of the checkpoint files")
+        models[name] = load_model(path)
+    reports = dict(read_report(spec) for spec in args.report)
+    result = compare(models, reports, args.size, resolve_device(args.device), args.repeats)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise InvdnError(f"-o {out} is a file; give a folder")
+    markdown = to_markdown(result)
+    write_text(out / "compare.json", json.dumps(result, indent=2))
+    write_text(out / "compare.md", markdown)
+    plot(result, out / "compare.png")
+    print(markdown)
+    print(f"wrote {out / 'compare.json'}, compare.md, compare.png")
+    return 0

@@ -1,0 +1,268 @@
+"""Side-by-side cost and quality of denoisers: parameters, MACs, time, peak memory, PSNR/SSIM.
+
+MACs are counted by `torch.utils.flop_counter.FlopCounterMode` (MACs = FLOPs / 2; convolutions
+and matrix products only, element-wise ops are not counted). InvDN's denoising cost is one
+forward plus one inverse pass; a plain CNN's is its forward pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from invdn.errors import InvdnError
+from invdn.inference.outputs import write_atomic
+from invdn.inference.pipeline import has_latent
+from invdn.sizes import count_parameters, default_model_sizes
+from invdn.weights import build_model
+
+MAC_SIZE = 256  # MACs are reported at 256x256, the size the paper quotes
+
+
+def available_models() -> list[str]:
+    """Names of the model configs shipped in `invdn.conf/model/`."""
+    folder = files("invdn.conf") / "model"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def model_config_by_name(name: str) -> dict[str, Any]:
+    """The composed model config `conf/model/<name>.yaml` (Hydra defaults resolved)."""
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    names = available_models()
+    if name not in names:
+        raise InvdnError(f"unknown model {name!r}; available: {', '.join(names)}")
+    with initialize_config_module(config_module="invdn.conf", version_base=None):
+        cfg = compose(config_name=f"model/{name}")
+    return OmegaConf.to_container(cfg.model, resolve=True)
+
+
+def _denoise_pass(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One denoising pass: forward + inverse with a fresh latent (InvDN) or forward."""
+    if has_latent(model):
+        def run(x: torch.Tensor) -> torch.Tensor:
+            lr, _ = model(x)
+            return model.inverse(lr, model.sample_latent(lr))
+        return run
+    return model
+
+
+@torch.no_grad()
+def count_macs(model: nn.Module, size: int = MAC_SIZE) -> dict[str, float]:
+    """Multiply-accumulates of one forward pass and of one denoising pass at size x size.
+
+    Counted on a copy on the meta device: shapes only, no arithmetic, no memory."""
+    meta = copy.deepcopy(model).to("meta").eval()
+    x = torch.empty(1, 3, size, size, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        meta(x)
+    forward = counter.get_total_flops() / 2
+    with FlopCounterMode(display=False) as counter:
+        _denoise_pass(meta)(x)
+    return {"forward_macs": forward, "denoise_macs": counter.get_total_flops() / 2}
+
+
+def _rss_kib(field: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) if match else None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter of this process (Linux); False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _time_runs(run: Callable, x: torch.Tensor, repeats: int, sync: Callable) -> float:
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        run(x)
+        sync()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+@torch.no_grad()
+def _measure_cpu(model: nn.Module, size: int, repeats: int, threads: int
+                 ) -> dict[str, float | None]:
+    """Runs in a fresh process: its first pass shows the memory a pass really needs, before
+    allocator caches hide it."""
+    torch.set_num_threads(threads)
+    run = _denoise_pass(model.eval())
+    x = torch.rand(1, 3, size, size)
+    peak = None
+    if _reset_peak_rss():
+        base = _rss_kib("VmRSS")
+        run(x)
+        top = _rss_kib("VmHWM")
+        peak = (top - base) / 1024 if base is not None and top is not None else None
+    else:
+        run(x)
+    return {"time_ms": _time_runs(run, x, repeats, lambda: None), "peak_memory_mib": peak}
+
+
+@torch.no_grad()
+def measure(model: nn.Module, size: int, device: torch.device, repeats: int = 3
+            ) -> dict[str, float | None]:
+    """Median wall time (ms) of one denoising pass on a size x size image after a warm-up, and
+    the peak memory the pass adds (MiB): the CUDA allocator's peak on GPUs; on CPUs the peak-RSS
+    increase of a fresh process (Linux; None elsewhere)."""
+    if device.type == "cpu":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            return pool.submit(_measure_cpu, model.cpu(), size, repeats,
+                               torch.get_num_threads()).result()
+    model = model.to(device).eval()
+    run = _denoise_pass(model)
+    x = torch.rand(1, 3, size, size, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    run(x)  # warm-up: allocator, kernels, lazy init
+    sync()
+    ms = _time_runs(run, x, repeats, sync)
+    peak = None
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        run(x)
+        sync()
+        peak = (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    return {"time_ms": ms, "peak_memory_mib": peak}
+
+
+def read_report(spec: str) -> tuple[str, dict[str, Any]]:
+    """`PATH` or `NAME=PATH` of an `invdn evaluate` JSON → (row name, report)."""
+    name, sep, path = spec.partition("=")
+    if not sep:
+        name, path = "", spec
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise InvdnError(f"cannot read report {path}: {err}; pass an `invdn evaluate` "
+                         "JSON") from err
+    if "mean_psnr" not in report:
+        raise InvdnError(f"{path} is not an `invdn evaluate` report (no mean_psnr)")
+    return name or report.get("name") or Path(path).stem, report
+
+
+def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], size: int,
+            device: torch.device, repeats: int = 3) -> dict[str, Any]:
+    """Rows for each model (parameters, MACs at 256², time and memory at `size`) and quality
+    columns from evaluate reports matched by name; reports without a model get their own row."""
+    sizes = default_model_sizes()
+    rows = []
+    for name, model in models.items():
+        model = model.eval()
+        params = count_parameters(model)
+        row: dict[str, Any] = {
+            "name": name, "architecture": type(model).__name__, "parameters": params,
+            "percent_of_danet_total": 100.0 * params / sizes["danet_total"],
+            **{k: v / 1e9 for k, v in count_macs(model).items()},
+            **measure(model, size, device, repeats),
+        }
+        row["forward_gmacs"] = row.pop("forward_macs")
+        row["denoise_gmacs"] = row.pop("denoise_macs")
+        rows.append(row)
+    for name, report in reports.items():
+        row = next((r for r in rows if r["name"] == name), None)
+        if row is None:
+            row = {"name": name, "architecture": report.get("method", "")}
+            rows.append(row)
+        row.update(psnr=report["mean_psnr"], ssim=report.get("mean_ssim"),
+                   report_images=report.get("count"))
+    return {
+        "reference_parameters": sizes,
+        "mac_size": MAC_SIZE, "time_size": size, "device": str(device),
+        "torch_threads": torch.get_num_threads(), "repeats": repeats, "rows": rows,
+        "notes": "MACs = FLOPs/2 from torch.utils.flop_counter (conv/matmul only); denoise = "
+                 "forward + inverse for InvDN, forward for CNNs; time = median of repeats "
+                 "after a warm-up; peak memory = CUDA allocator peak, or on CPU the peak-RSS "
+                 "increase of a fresh process during its first pass.",
+    }
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    """The comparison as a Markdown document."""
+    s = result["reference_parameters"]
+    size = result["time_size"]
+    lines = [
+        "# InvDN vs DANet-sized baseline", "",
+        f"Trainable parameters: InvDN {s['invdn']:,}; DANet denoiser R {s['danet_denoiser']:,}; "
+        f"DANet R+G+D {s['danet_total']:,}; InvDN / DANet(R+G+D) = "
+        f"{s['invdn_over_danet_percent']:.2f} %.", "",
+        f"| model | parameters | % of DANet R+G+D | GMACs forward @{result['mac_size']}² | "
+        f"GMACs denoise @{result['mac_size']}² | time ms @{size}² | peak MiB @{size}² | "
+        "PSNR dB | SSIM |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['name']} | {_fmt(r.get('parameters'), ',')} | "
+            f"{_fmt(r.get('percent_of_danet_total'), '.2f')} | "
+            f"{_fmt(r.get('forward_gmacs'), '.2f')} | {_fmt(r.get('denoise_gmacs'), '.2f')} | "
+            f"{_fmt(r.get('time_ms'), '.1f')} | {_fmt(r.get('peak_memory_mib'), '.1f')} | "
+            f"{_fmt(r.get('psnr'), '.2f')} | {_fmt(r.get('ssim'), '.4f')} |")
+    lines += ["", f"Device: {result['device']} ({result['torch_threads']} threads). "
+              + result["notes"], ""]
+    return "\n".join(lines)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Bar charts of parameters, denoise GMACs, time and PSNR (those present) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("parameters", "parameters (M)", 1e-6), ("denoise_gmacs", "GMACs / denoise", 1),
+              ("time_ms", f"ms @ {result['time_size']}²", 1), ("psnr", "PSNR (dB)", 1)]
+    panels = [p for p in panels if any(r.get(p[0]) is not None for r in result["rows"])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2), squeeze=False)
+    for ax, (key, label, scale) in zip(axes[0], panels, strict=True):
+        rows = [r for r in result["rows"] if r.get(key) is not None]
+        names, values = [r["name"] for r in rows], [r[key] * scale for r in rows]
+        if key == "parameters":  # the total InvDN's "4.2 % of DANet" refers to
+            names.append("DANet R+G+D")
+            values.append(result["reference_parameters"]["danet_total"] * scale)
+        ax.bar(names, values, color="tab:blue")
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        for i, v in enumerate(values):
+            ax.annotate(f"{v:,.0f}" if v >= 1000 else f"{v:.3g}", (i, v), ha="center",
+                        va="bottom", fontsize=8)
+        if key == "psnr":
+            ax.set_ylim(min(values) - 1, max(values) + 1)
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def build_named_model(name: str) -> nn.Module:
+    """A randomly initialised model from `conf/model/<name>.yaml` (for cost columns)."""
+    return build_model(model_config_by_name(name))
