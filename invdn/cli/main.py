@@ -19,6 +19,7 @@ COMMANDS = {
     "denoise": "invdn.cli.denoise",
     "export": "invdn.cli.export",
     "compare": "invdn.cli.compare",
+    "evaluate": "invdn.cli.evaluate",
 }
 
 
