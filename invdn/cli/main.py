@@ -20,6 +20,7 @@ COMMANDS = {
     "export": "invdn.cli.export",
     "compare": "invdn.cli.compare",
     "evaluate": "invdn.cli.evaluate",
+    "generate": "invdn.cli.generate",
 }
 
 

@@ -122,24 +122,33 @@ class Denoiser:
     def __call__(self, img: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         """Denoise `(H, W, C)` uint8/uint16 gray (C=1), RGB (C=3) or RGBA (C=4; alpha passed
         through) → same shape and dtype. Gray is denoised as RGB and averaged back."""
-        if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.dtype not in (np.uint8,
-                                                                              np.uint16):
-            raise InvdnError(f"expected an (H, W, 1|3|4) uint8/uint16 image, got "
-                             f"{img.shape} {img.dtype}")
-        color = img[:, :, :3]
-        top = float(np.iinfo(img.dtype).max)
-        x = torch.empty((1, 3, *img.shape[:2]), dtype=torch.float32)
-        x[0].copy_(torch.from_numpy(color).permute(2, 0, 1).expand(3, -1, -1))
-        x.div_(top)
-        out = self.denoise_tensor(x, image_key(color), progress)
+        x = image_to_tensor(img)
+        out = self.denoise_tensor(x, image_key(img[:, :, :3]), progress)
         del x
-        if img.shape[2] == 1:
-            out = out.mean(dim=1, keepdim=True)
-        arr = out[0].permute(1, 2, 0).numpy()
-        np.clip(arr, 0.0, 1.0, out=arr)
-        arr *= top
-        arr += 0.5
-        result = arr.astype(img.dtype)
-        if img.shape[2] == 4:
-            result = np.concatenate((result, img[:, :, 3:]), axis=2)
-        return np.ascontiguousarray(result)
+        return tensor_to_image(out, img)
+
+
+def image_to_tensor(img: np.ndarray) -> Tensor:
+    """`(H, W, C)` uint8/uint16 gray/RGB/RGBA → `(1, 3, H, W)` float32 RGB in [0, 1] (gray
+    replicated, alpha dropped)."""
+    if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.dtype not in (np.uint8, np.uint16):
+        raise InvdnError(f"expected an (H, W, 1|3|4) uint8/uint16 image, got "
+                         f"{img.shape} {img.dtype}")
+    x = torch.empty((1, 3, *img.shape[:2]), dtype=torch.float32)
+    x[0].copy_(torch.from_numpy(img[:, :, :3]).permute(2, 0, 1).expand(3, -1, -1))
+    return x.div_(float(np.iinfo(img.dtype).max))
+
+
+def tensor_to_image(out: Tensor, like: np.ndarray) -> np.ndarray:
+    """`(1, 3, H, W)` float → an image shaped and typed like `like`: clipped, rounded, gray
+    averaged back from RGB, `like`'s alpha appended."""
+    if like.shape[2] == 1:
+        out = out.mean(dim=1, keepdim=True)
+    arr = out[0].permute(1, 2, 0).numpy()
+    np.clip(arr, 0.0, 1.0, out=arr)
+    arr *= float(np.iinfo(like.dtype).max)
+    arr += 0.5
+    result = arr.astype(like.dtype)
+    if like.shape[2] == 4:
+        result = np.concatenate((result, like[:, :, 3:]), axis=2)
+    return np.ascontiguousarray(result)
