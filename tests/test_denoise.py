@@ -205,3 +205,20 @@ def test_bad_options_are_one_line_errors(tmp_path, tiny, capsys):
                        *extra) == 2
     assert denoise(tmp_path / "nothing", "-o", tmp_path / "out") == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_16_bit_to_8_bit_format_is_rescaled(tmp_path, tiny):
+    img = noisy((16, 16, 3), np.uint16)
+    write_image(tmp_path / "in" / "a.tif", img)
+    for fmt in ("tif", "jpg"):
+        assert denoise(tmp_path / "in", "-o", tmp_path / fmt, "--format", fmt,
+                       "--checkpoint", tiny[1]) == 0
+    wide, narrow = read_image(tmp_path / "tif" / "a.tif"), read_image(tmp_path / "jpg" / "a.jpg")
+    assert wide.dtype == np.uint16 and narrow.dtype == np.uint8
+    # JPEG is lossy; the point is the 16-bit range was scaled, not saturated to white
+    assert abs(narrow.mean() - (wide / 257.0).mean()) < 10
+    from invdn.inference.batch import fit_bit_depth
+
+    levels = np.array([[[0, 257, 65535]]], np.uint16)
+    np.testing.assert_array_equal(fit_bit_depth(levels, tmp_path / "x.webp"), [[[0, 1, 255]]])
+    assert fit_bit_depth(levels, tmp_path / "x.png").dtype == np.uint16

@@ -1,14 +1,15 @@
 """Denoise image files, folders or globs into an output folder.
 
-Outputs keep each input's relative name and format (JPEG/WebP are re-encoded with OpenCV's
-default quality 95 JPEG / WebP; pass --format png for lossless outputs), its bit depth (8 or
-16 bit) and its channels: gray is denoised as RGB and written back as gray, an alpha channel is
-passed through untouched. Any size works (reflect-padded to the network's multiple of 4 and
-cropped back); large images run in overlapping, blended tiles so memory stays bounded.
+Outputs keep each input's relative name and format (JPEG and WebP are re-encoded with OpenCV's
+default quality; pass --format png for lossless outputs), its bit depth (8 or 16 bit; 16-bit
+images written as JPEG/WebP/BMP via --format are scaled to 8 bit) and its channels: gray is
+denoised as RGB and written back as gray, an alpha channel is passed through untouched. Any
+size works (reflect-padded to the network's multiple of 4 and cropped back); large images run
+in overlapping, blended tiles so memory stays bounded.
 
 Inputs are never overwritten, outputs are written atomically, existing outputs are skipped unless
 --overwrite, and a file that fails is reported while the others are still processed (the exit
-status is then 1). The same --seed gives the same output, whatever the file order or tiling.
+status is then 1). The same --seed gives the same output, whatever the file order.
 
 examples:
   invdn denoise photo.jpg -o denoised/ --checkpoint invdn.pt
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.imageio import read_image, write_image
-    from invdn.inference.batch import plan_jobs
+    from invdn.inference.batch import fit_bit_depth, plan_jobs
 
     start = time.perf_counter()
     jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         for job in tqdm(todo, desc="denoise", unit="img", disable=quiet):
             try:
                 img = read_image(job.source, max_megapixels=args.max_megapixels)
-                write_image(job.target, denoiser(img, progress=tile_bar))
+                out = fit_bit_depth(denoiser(img, progress=tile_bar), job.target)
+                write_image(job.target, out)
                 written += 1
             except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
                 failed += 1

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from invdn.errors import InvdnError
 from invdn.imageio import IMAGE_SUFFIXES
 
@@ -110,3 +112,14 @@ def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
         targets[real] = source
         jobs.append(Job(source, target))
     return jobs
+
+
+EIGHT_BIT_SUFFIXES = (".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def fit_bit_depth(img: np.ndarray, target: Path) -> np.ndarray:
+    """16-bit images bound for an 8-bit-only format (JPEG, WebP, BMP) rescaled to 8 bit with
+    rounding; OpenCV's encoders would saturate them to white instead."""
+    if img.dtype == np.uint16 and target.suffix.lower() in EIGHT_BIT_SUFFIXES:
+        return (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    return img
