@@ -60,10 +60,19 @@ def test_onnx_roundtrip_with_metadata(tmp_path, tiny, capsys):
 
 
 def test_onnx_without_onnxruntime_skips_verification(tmp_path, tiny, monkeypatch):
+    pytest.importorskip("onnx")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
     report = export_model(tiny[0], tmp_path / "m.onnx", "onnx", 16, 16)
     assert report["verified"] is False and "skipped" in report["note"]
     assert (tmp_path / "m.onnx").stat().st_size > 0
+
+
+def test_onnx_without_onnx_is_a_clear_error(tmp_path, tiny, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert main(["export", "--checkpoint", str(tiny[1]), "--format", "onnx",
+                 "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "invdn[onnx]" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_lightning_checkpoint_and_refusals(tmp_path, tiny, capsys):

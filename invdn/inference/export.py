@@ -74,6 +74,11 @@ def _export_torchscript(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path
 
 def _export_onnx(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path,
                  opset: int) -> None:
+    try:
+        import onnx
+    except ImportError as err:
+        raise InvdnError("ONNX export needs the onnx package: pip install 'invdn[onnx]' "
+                         "(or use --format torchscript)") from err
     dims = {0: "batch", 2: "height", 3: "width"}
     latent_dims = {0: "batch", 2: "latent_height", 3: "latent_width"}
     with warnings.catch_warnings():
@@ -83,10 +88,6 @@ def _export_onnx(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path,
                           input_names=["noisy", "latent"], output_names=["denoised"],
                           dynamic_axes={"noisy": dims, "latent": latent_dims,
                                         "denoised": dims})
-    try:
-        import onnx
-    except ImportError:
-        return
     proto = onnx.load(str(path))
     for key, value in _metadata(graph.model).items():
         proto.metadata_props.add(key=key, value=value)
