@@ -1,0 +1,2 @@
+"""Using a model: denoising images (tiled, seeded), evaluation, comparison, export, noise
+generation."""

@@ -65,11 +65,13 @@ def _metadata(model: nn.Module) -> dict[str, str]:
 
 def _export_torchscript(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path) -> None:
     with warnings.catch_warnings():
-        # shape checks inside the model become constants in the trace; verification covers it
+        # Shape checks inside the model become constants in the trace (verification covers it),
+        # and recent torch flags torch.jit as deprecated (it still works; ONNX is the
+        # long-term format).
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(graph, inputs, check_trace=False)  # verified below instead
-    extra = {"invdn.json": json.dumps(_metadata(graph.model))}
-    torch.jit.save(traced, str(path), _extra_files=extra)
+        extra = {"invdn.json": json.dumps(_metadata(graph.model))}
+        torch.jit.save(traced, str(path), _extra_files=extra)
 
 
 def _export_onnx(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path,
@@ -97,7 +99,8 @@ def _export_onnx(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path,
 def run_exported(path: Path, fmt: str, noisy: Tensor, latent: Tensor) -> Tensor | None:
     """Run an exported file on the inputs; None when the runtime (onnxruntime) is missing."""
     if fmt == "torchscript":
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(str(path))(noisy, latent)
     try:
         import onnxruntime
