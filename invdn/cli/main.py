@@ -21,6 +21,7 @@ COMMANDS = {
     "compare": "invdn.cli.compare",
     "evaluate": "invdn.cli.evaluate",
     "generate": "invdn.cli.generate",
+    "train": "invdn.cli.train",
 }
 
 

@@ -1,0 +1,207 @@
+"""The Lightning module that trains any project model through `invdn.losses.DenoisingLoss`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from invdn.metrics import psnr, ssim, to_uint8_levels
+from invdn.padding import pad_to_multiple
+from invdn.weights import build_model, model_config
+
+PREVIEW_SIZE = 256
+
+
+class DenoisingSystem(L.LightningModule):
+    """Trains `model` with `loss(model, noisy, clean)`; validates with PSNR/SSIM.
+
+    `model`/`loss`: modules or their `_target_` configs (checkpoints store configs, so
+    `DenoisingSystem.load_from_checkpoint` and `invdn.weights.load_model` rebuild them).
+    Optimiser: Adam(`lr`, `betas`, `weight_decay`); MultiStepLR over optimiser steps
+    (`milestones`, `gamma`). Validation denoises each image (reflect-padded to the model's
+    size multiple, cropped back) with `val_samples` latent draws from a generator seeded with
+    `val_seed` at the start of every validation run, so the numbers are reproducible, and
+    scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
+    written per validation run to `<trainer.default_root_dir>/previews/step_XXXXXXX.png`.
+    Train batches and val batches are dicts with 'noisy' and 'clean' `(B, 3, H, W)` in [0, 1].
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | dict,
+        loss: nn.Module | dict,
+        lr: float = 2e-4,
+        betas: Sequence[float] = (0.9, 0.999),
+        weight_decay: float = 1e-8,
+        milestones: Sequence[int] = (),
+        gamma: float = 0.5,
+        val_samples: int = 1,
+        val_seed: int = 0,
+        preview_images: int = 4,
+    ) -> None:
+        super().__init__()
+        self.model = build_model(model) if isinstance(model, dict) else model
+        self.loss = build_model(loss) if isinstance(loss, dict) else loss
+        _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images)
+        # Plain containers only: checkpoints must load with torch.load(weights_only=True).
+        self.save_hyperparameters({
+            "model": model_config(self.model), "loss": model_config(self.loss),
+            "lr": float(lr), "betas": [float(b) for b in betas],
+            "weight_decay": float(weight_decay), "milestones": [int(m) for m in milestones],
+            "gamma": float(gamma), "val_samples": int(val_samples), "val_seed": int(val_seed),
+            "preview_images": int(preview_images),
+        })
+        self._val_generator: torch.Generator | None = None
+        self._previews: list[np.ndarray] = []
+        self._loader_states: list[Tensor] = []
+
+    def forward(self, noisy: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Noisy `(B, 3, H, W)` in [0, 1], any H, W → denoised, same shape, not clamped."""
+        padded, (h, w) = pad_to_multiple(noisy, self.model.multiple)
+        out = self.model.denoise(padded, samples=self.hparams.val_samples, generator=generator)
+        return out[..., :h, :w]
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        parts = self.loss(self.model, batch["noisy"], batch["clean"])
+        size = batch["noisy"].shape[0]
+        self.log("train/loss", parts["loss"], prog_bar=True, batch_size=size)
+        self.log_dict({f"train/{k}": v for k, v in parts.items() if k != "loss"},
+                      batch_size=size)
+        return parts["loss"]
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=hp.lr, betas=tuple(hp.betas),
+                                     weight_decay=hp.weight_decay)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, hp.milestones, hp.gamma)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_generator = torch.Generator(device=self.device).manual_seed(self.hparams.val_seed)
+        self._previews = []
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        noisy, clean = batch["noisy"].float(), batch["clean"].float()
+        # Score in float32 even under mixed precision: bf16 cannot hold 8-bit levels near 1.
+        with torch.autocast(self.device.type, enabled=False):
+            denoised = self(noisy, self._val_generator)
+        noisy8, denoised8, clean8 = map(to_uint8_levels, (noisy, denoised, clean))
+        size = noisy.shape[0]
+        self.log("val/psnr", psnr(denoised8, clean8).mean(), prog_bar=True, batch_size=size,
+                 sync_dist=True)
+        self.log("val/ssim", ssim(denoised8, clean8).mean(), batch_size=size, sync_dist=True)
+        self.log("val/psnr_noisy", psnr(noisy8, clean8).mean(), batch_size=size, sync_dist=True)
+        wanted = self.hparams.preview_images - len(self._previews)
+        if wanted > 0 and self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            self._previews += [_preview_row(*imgs)
+                               for imgs in zip(noisy8, denoised8, clean8, strict=True)][:wanted]
+
+    def on_validation_epoch_end(self) -> None:
+        if self._previews:
+            from invdn.imageio import write_image
+
+            path = Path(self.trainer.default_root_dir, "previews",
+                        f"step_{self.global_step:07d}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_image(path, _stack_rows(self._previews))
+            self._previews = []
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lightning stores neither the global RNGs nor the train loader's generator (shuffling,
+        # worker seeds); without them a resumed run would draw other latents, patches and noise
+        # than the uninterrupted one.
+        checkpoint["invdn_rng"] = {
+            **_rng_states(),
+            "train_loaders": [g.get_state() for g in self._train_loader_generators()],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        states = checkpoint.get("invdn_rng")
+        if states:
+            _set_rng_states(states)
+            self._loader_states = list(states.get("train_loaders", []))
+
+    def on_train_start(self) -> None:
+        # The loaders exist only now, after the checkpoint was read; restored before the first
+        # epoch draws from them.
+        generators = self._train_loader_generators()
+        if self._loader_states and len(self._loader_states) == len(generators):
+            for generator, state in zip(generators, self._loader_states, strict=True):
+                generator.set_state(state)
+        self._loader_states = []
+
+    def _train_loader_generators(self) -> list[torch.Generator]:
+        loaders = self.trainer.train_dataloader if self._trainer is not None else None
+        if isinstance(loaders, dict):
+            loaders = list(loaders.values())
+        elif not isinstance(loaders, list | tuple):
+            loaders = [loaders]
+        return [g for g in (getattr(d, "generator", None) for d in loaders)
+                if isinstance(g, torch.Generator)]
+
+
+def _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images):
+    if not lr > 0:
+        raise ValueError(f"system.lr must be > 0, got {lr}")
+    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"system.betas must be two numbers in [0, 1), got {list(betas)}")
+    if not weight_decay >= 0:
+        raise ValueError(f"system.weight_decay must be >= 0, got {weight_decay}")
+    if list(milestones) != sorted(milestones) or any(m <= 0 for m in milestones):
+        raise ValueError(f"system.milestones must be increasing step counts > 0, "
+                         f"got {list(milestones)}")
+    if not 0 < gamma <= 1:
+        raise ValueError(f"system.gamma must be in (0, 1], got {gamma}")
+    if val_samples < 1:
+        raise ValueError(f"system.val_samples must be >= 1, got {val_samples}")
+    if preview_images < 0:
+        raise ValueError(f"system.preview_images must be >= 0, got {preview_images}")
+
+
+def _to_hwc(img: Tensor) -> np.ndarray:
+    """`(3, H, W)` float holding 0…255 levels → `(H, W, 3)` uint8 (top-left crop for previews)."""
+    return img[:, :PREVIEW_SIZE, :PREVIEW_SIZE].permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+
+
+def _preview_row(noisy: Tensor, denoised: Tensor, clean: Tensor) -> np.ndarray:
+    return np.concatenate([_to_hwc(noisy), _to_hwc(denoised), _to_hwc(clean)], axis=1)
+
+
+def _stack_rows(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of different sizes → one uint8 image, each row padded with black on the right."""
+    width = max(r.shape[1] for r in rows)
+    return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows])
+
+
+def _rng_states() -> dict[str, Any]:
+    """Global RNG states as tensors and plain containers (loadable with weights_only=True)."""
+    import random
+
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    import random
+
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    version, state, gauss = states["python"]
+    random.setstate((version, tuple(state), gauss))
