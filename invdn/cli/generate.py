@@ -5,7 +5,8 @@ again to split its latent into detail (z_c) and noise (n = z − z_c); each real
 low-resolution image and the detail and draws the noise anew with the same local strength:
 z' = z_c + T·σ_local(n)·ε. --mode all resamples all 45 latent channels; --mode high only the
 36 that descend from the finest Haar scale (the coarser noise stays the original's).
---temperature T scales the new noise (1 = matched strength).
+--temperature T scales the new noise (1 = the original's latent noise strength; the network's
+inverse is not linear, so check the report's std_original vs std_generated and adjust T).
 
 Writes, per input, into -o OUT: <stem>_gen00<ext> ... (--count realizations), <stem>_clean<ext>
 (the clean estimate), and a noise report <stem>_noise.json / <stem>_noise.png comparing the
