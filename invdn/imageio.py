@@ -5,13 +5,12 @@ Arrays are `(H, W, C)` in RGB(A) order, C ∈ {1, 3, 4}, dtype uint8 or uint16.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
 
 # libtiff/libpng warnings go to stderr and scare users; real failures still raise below.
@@ -87,12 +86,4 @@ def write_image(path: str | Path, img: np.ndarray) -> None:
     ok, buf = cv2.imencode(path.suffix.lower() or ".png", img)
     if not ok:
         raise InvdnError(f"{path}: cannot encode this image as {path.suffix}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda p: p.write_bytes(buf.tobytes()))

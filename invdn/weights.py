@@ -10,14 +10,13 @@
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
 
 FORMAT_VERSION = 1
@@ -44,19 +43,8 @@ def build_model(config: dict[str, Any]) -> nn.Module:
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """`torch.save` to a temporary file in the same folder, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """`torch.save` through a temporary file, fsynced, then renamed over `path`."""
+    write_atomic(path, lambda p: torch.save(obj, p), durable=True)
 
 
 def save_weights(model: nn.Module, path: str | Path, half: bool = False) -> None:

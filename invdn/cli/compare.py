@@ -41,10 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from invdn.atomic import write_text
     from invdn.errors import InvdnError
     from invdn.inference.compare import build_named_model, compare, plot, read_report, to_markdown
     from invdn.inference.device import resolve_device
-    from invdn.inference.outputs import write_text
     from invdn.weights import load_model
 
     if args.size < 4 or args.size % 4 or args.repeats < 1:

@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     from tqdm import tqdm
 
+    from invdn.atomic import write_atomic, write_text
     from invdn.cli.denoise import _one_line
     from invdn.errors import InvdnError
     from invdn.imageio import read_image, write_image
@@ -83,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
         plot_noise,
     )
     from invdn.inference.loading import load_checkpoint_or_default
-    from invdn.inference.outputs import write_atomic, write_text
 
     start = time.perf_counter()
     options = GenerateOptions(count=args.count, mode=args.mode, temperature=args.temperature,

@@ -16,8 +16,6 @@ running the same command again: finished scenes are skipped, the others are redo
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from invdn.atomic import write_json
 from invdn.data.files import read_pair
 from invdn.data.sidd import Scene, find_sidd_scenes
 from invdn.errors import InvdnError
@@ -71,17 +70,6 @@ def _grid(length: int, crop: int, stride: int) -> list[int]:
     return starts
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -112,7 +100,7 @@ def prepare_scene(scene: Scene, out: Path, plan: CropPlan) -> int:
             for name, img in zip(names, (noisy, clean), strict=True):
                 write_image(scene_dir / name, img[top:top + plan.crop, left:left + plan.crop])
             (center if suffix == "center" else train).append(list(names))
-    _write_json(scene_dir / MARKER, {**plan.settings(), "pairs": train, "center": center})
+    write_json(scene_dir / MARKER, {**plan.settings(), "pairs": train, "center": center})
     return len(train)
 
 
@@ -142,7 +130,7 @@ def prepare_sidd_cache(root: str | Path, out: str | Path, plan: CropPlan | None 
                              "use another output folder")
     manifest = {"format": FORMAT, "source": str(root), "settings": plan.settings(),
                 "scenes": names}
-    _write_json(out / MANIFEST, {**manifest, "complete": False})
+    write_json(out / MANIFEST, {**manifest, "complete": False})
 
     todo = [s for s in scenes if not _scene_done(out / s.name, plan)]
     skipped = len(scenes) - len(todo)
@@ -172,7 +160,7 @@ def prepare_sidd_cache(root: str | Path, out: str | Path, plan: CropPlan | None 
             except BaseException:
                 pool.shutdown(cancel_futures=True)  # stop at the first bad scene
                 raise
-    _write_json(out / MANIFEST, {**manifest, "complete": True})
+    write_json(out / MANIFEST, {**manifest, "complete": True})
     return {"scenes": len(scenes), "skipped": skipped, "new_crops": crops, "out": str(out)}
 
 

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
-from invdn.inference.outputs import write_atomic
 from invdn.inference.pipeline import has_latent
 from invdn.sizes import count_parameters, default_model_sizes
 from invdn.weights import build_model

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from invdn.atomic import write_atomic, write_text
 from invdn.errors import InvdnError
 from invdn.imageio import from_float, to_float
-from invdn.inference.outputs import write_atomic, write_text
 
 DenoiseFn = Callable[[np.ndarray], np.ndarray]
 MODEL_METHODS = ("invdn", "danet")
