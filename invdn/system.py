@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ class DenoisingSystem(L.LightningModule):
     `val_seed` at the start of every validation run, so the numbers are reproducible, and
     scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
     written per validation run to `<trainer.default_root_dir>/previews/step_XXXXXXX.png`.
+    A training step whose loss is not finite (on any DDP rank) is skipped on every rank with a
+    warning: no parameter or optimizer-state change (it still counts as a step);
+    `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
+    else is saved.
     Train batches and val batches are dicts with 'noisy' and 'clean' `(B, 3, H, W)` in [0, 1].
     """
 
@@ -44,22 +49,26 @@ class DenoisingSystem(L.LightningModule):
         val_samples: int = 1,
         val_seed: int = 0,
         preview_images: int = 4,
+        max_nonfinite_steps: int = 5,
     ) -> None:
         super().__init__()
         self.model = build_model(model) if isinstance(model, dict) else model
         self.loss = build_model(loss) if isinstance(loss, dict) else loss
-        _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images)
+        _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images,
+                        max_nonfinite_steps)
         # Plain containers only: checkpoints must load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "model": model_config(self.model), "loss": model_config(self.loss),
             "lr": float(lr), "betas": [float(b) for b in betas],
             "weight_decay": float(weight_decay), "milestones": [int(m) for m in milestones],
             "gamma": float(gamma), "val_samples": int(val_samples), "val_seed": int(val_seed),
-            "preview_images": int(preview_images),
+            "preview_images": int(preview_images), "max_nonfinite_steps": int(max_nonfinite_steps),
         })
         self._val_generator: torch.Generator | None = None
         self._previews: list[np.ndarray] = []
         self._loader_states: list[Tensor] = []
+        self._nonfinite_run = 0  # consecutive skipped steps
+        self._skip_step = False
 
     def forward(self, noisy: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Noisy `(B, 3, H, W)` in [0, 1], any H, W → denoised, same shape, not clamped."""
@@ -69,11 +78,45 @@ class DenoisingSystem(L.LightningModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         parts = self.loss(self.model, batch["noisy"], batch["clean"])
+        # All ranks decide together: under DDP every rank must run the same backward (its
+        # gradient all-reduce) and skip the same optimizer steps.
+        if self.trainer.strategy.reduce_boolean_decision(
+                not bool(torch.isfinite(parts["loss"].detach())), all=False):
+            self._skip_nonfinite(parts["loss"])
+            # Lightning (DDP) needs a loss to backpropagate; this one gives every parameter a
+            # zero gradient, and on_before_optimizer_step then drops the step.
+            self._skip_step = True
+            return sum(p.sum() for p in self.model.parameters() if p.requires_grad) * 0.0
+        self._nonfinite_run = 0
         size = batch["noisy"].shape[0]
         self.log("train/loss", parts["loss"], prog_bar=True, batch_size=size)
         self.log_dict({f"train/{k}": v for k, v in parts.items() if k != "loss"},
                       batch_size=size)
         return parts["loss"]
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self._skip_step:
+            # Without gradients Adam leaves parameters, moments and step counts untouched.
+            optimizer.zero_grad(set_to_none=True)
+            self._skip_step = False
+
+    def _skip_nonfinite(self, loss: Tensor) -> None:
+        from lightning.pytorch.utilities import rank_zero_warn
+
+        from invdn.errors import InvdnError
+
+        self._nonfinite_run += 1
+        limit, step = self.hparams.max_nonfinite_steps, self.global_step
+        if self._nonfinite_run >= limit:
+            last = getattr(self.trainer.checkpoint_callback, "last_model_path", "") or None
+            kept = f"last good checkpoint: {last}" if last else "no checkpoint was saved"
+            raise InvdnError(f"loss not finite for {limit} steps in a row (steps "
+                             f"{step - limit + 1}-{step}); stopped, {kept}; lower system.lr, "
+                             "check the data, or raise system.max_nonfinite_steps")
+        value = loss.item()
+        what = f"loss is {value}" if not math.isfinite(value) else "loss not finite on a process"
+        rank_zero_warn(f"step {step}: {what}; step skipped ({self._nonfinite_run} in a row, the "
+                       f"run stops at {limit})")
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
@@ -148,7 +191,8 @@ class DenoisingSystem(L.LightningModule):
                 if isinstance(g, torch.Generator)]
 
 
-def _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images):
+def _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images,
+                    max_nonfinite_steps):
     if not lr > 0:
         raise ValueError(f"system.lr must be > 0, got {lr}")
     if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
@@ -164,6 +208,10 @@ def _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, pre
         raise ValueError(f"system.val_samples must be >= 1, got {val_samples}")
     if preview_images < 0:
         raise ValueError(f"system.preview_images must be >= 0, got {preview_images}")
+    if isinstance(max_nonfinite_steps, bool) or not isinstance(max_nonfinite_steps, int) \
+            or max_nonfinite_steps < 1:
+        raise ValueError(f"system.max_nonfinite_steps must be an integer >= 1, got "
+                         f"{max_nonfinite_steps!r}")
 
 
 def _to_hwc(img: Tensor) -> np.ndarray:

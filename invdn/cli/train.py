@@ -16,6 +16,12 @@ examples:
 Groups: data= synthetic|sidd|folders, model= invdn|invdn_small|danet, trainer= cpu|gpu|ddp,
 logger= csv|tensorboard, callbacks= default, experiment= sidd_paper|quick. Each run writes
 <run_dir>/config.yaml, logs/metrics.csv, checkpoints/{last,best}.ckpt and previews/*.png.
+
+Faults: checkpoints are written atomically; last.ckpt is refreshed every
+callbacks.checkpoint.save_last_every_n_steps steps, so a killed run resumes exactly (same
+weights as an uninterrupted run) from its last.ckpt. Ctrl+C (SIGINT) or SIGTERM finishes the
+current step, saves last.ckpt and exits with 130 / 143. A step with a non-finite loss is
+skipped; system.max_nonfinite_steps of them in a row stop the run (exit 2).
 """
 
 from __future__ import annotations
@@ -96,12 +102,16 @@ def _scalar(metrics: dict[str, Any], key: str) -> float | None:
 
 def train(cfg: Any) -> TrainResult:
     """Run the training a composed config describes (see `invdn.config.compose_config`)."""
+    import signal
+
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
     from omegaconf import OmegaConf
 
+    from invdn.checkpointing import AtomicCheckpointIO
     from invdn.config import check_config, instantiate
+    from invdn.signals import StopOnSignal, TrainingInterrupted
     from invdn.sizes import count_parameters
 
     check_config(cfg)
@@ -127,8 +137,9 @@ def train(cfg: Any) -> TrainResult:
     try:
         loggers = [instantiate(cfg, f"logger.{name}") for name in cfg.get("logger") or {}]
         callbacks = [instantiate(cfg, f"callbacks.{name}") for name in cfg.get("callbacks") or {}]
+        stop = StopOnSignal()
         trainer = instantiate(cfg, "trainer", default_root_dir=str(run_dir), logger=loggers,
-                              callbacks=callbacks)
+                              callbacks=[*callbacks, stop], plugins=[AtomicCheckpointIO()])
     except BaseException as err:
         if created and not any(run_dir.iterdir()):
             run_dir.rmdir()
@@ -142,7 +153,12 @@ def train(cfg: Any) -> TrainResult:
               f"{type(datamodule).__name__} patch {patch} batch {cfg.data.get('batch_size')}, "
               f"{cfg.trainer.max_steps} steps on {cfg.trainer.accelerator} → {run_dir}",
               flush=True)
-    trainer.fit(system, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    with stop.installed():
+        try:
+            trainer.fit(system, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        except SIGTERMException as err:  # Lightning's own handler, during validation
+            last = getattr(trainer.checkpoint_callback, "last_model_path", "") or None
+            raise TrainingInterrupted(signal.SIGTERM, trainer.global_step, None, last) from err
 
     metrics = trainer.callback_metrics
     checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
@@ -193,7 +209,14 @@ def run(args: argparse.Namespace) -> int:
             raise InvdnError(f"cannot resolve the configuration: {str(err).splitlines()[0]}") \
                 from err
         return 0
-    result = train(cfg)
+    from invdn.signals import TrainingInterrupted
+
+    try:
+        result = train(cfg)
+    except TrainingInterrupted as stop:
+        if _global_rank() == 0:
+            print(f"invdn train: {stop}", file=sys.stderr, flush=True)
+        return stop.exit_code
     if _global_rank() == 0:
         print(summary(result), flush=True)
     sys.stdout.flush()

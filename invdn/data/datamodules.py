@@ -7,12 +7,15 @@ the ×1/4 bicubic target is computed by the training system on the device.
 
 Constructor arguments are the `conf/data/*.yaml` keys one-to-one. Nothing touches the disk
 before `setup()`, which checks everything and raises `InvdnError` naming the config key to fix.
+Training batches depend only on `seed`, the epoch and their position (`invdn.data.sampling`);
+the position is part of the datamodule's checkpoint state, so resuming mid-epoch is exact.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -25,6 +28,7 @@ from invdn.data.datasets import ArrayPairs, PairedImages, PairedPatches, Synthet
 from invdn.data.files import Pair, check_pair_sizes, check_patch_fits, holdout, image_size
 from invdn.data.folders import find_folder_pairs
 from invdn.data.noise import NoiseModel, build_noise
+from invdn.data.sampling import EpochSampler, ResumableLoader
 from invdn.data.sidd import Scene, find_sidd_scenes, load_mat_blocks
 from invdn.data.synthetic import SKIMAGE_TRAIN, SKIMAGE_VAL, skimage_images, split_folder
 from invdn.errors import InvdnError
@@ -57,6 +61,8 @@ class _PairDataModule(L.LightningDataModule, ABC):
         self.seed = seed
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
+        self._sampler: EpochSampler | None = None
+        self._position: dict[str, int] | None = None  # restored from a checkpoint
 
     @abstractmethod
     def _build(self) -> tuple[Dataset, Dataset]:
@@ -72,6 +78,7 @@ class _PairDataModule(L.LightningDataModule, ABC):
         _check_count(self.batch_size, "batch_size", 1)
         _check_count(self.val_batch_size, "val_batch_size", 1)
         _check_count(self.num_workers, "num_workers", 0)
+        _check_count(self.seed, "seed", 0)
         train_set, val_set = self._build()
         if len(train_set) < self.batch_size:
             raise InvdnError(f"{len(train_set)} training sample(s) per epoch is fewer than "
@@ -79,20 +86,43 @@ class _PairDataModule(L.LightningDataModule, ABC):
                              "or lower data.batch_size")
         self.train_set, self.val_set = train_set, val_set
 
-    def _loader(self, dataset: Dataset, batch_size: int, train: bool) -> DataLoader:
-        return DataLoader(
-            dataset, batch_size=batch_size, shuffle=train, drop_last=train,
+    def _loader(self, dataset: Dataset, batch_size: int, sampler: EpochSampler | None = None
+                ) -> DataLoader:
+        return (DataLoader if sampler is None else ResumableLoader)(
+            dataset, batch_size=batch_size, sampler=sampler, drop_last=sampler is not None,
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
-            # Seeds shuffling and, through the per-worker seeds, crops, flips and noise.
-            generator=torch.Generator().manual_seed(self.seed) if train else None,
+            # Without a generator, every iter() would draw worker seeds from the global RNG and
+            # shift the latents a resumed run draws.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, train=True)
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        self._sampler = EpochSampler(self.train_set, self.batch_size, self.seed, world, rank)
+        if self._position is not None:
+            self._sampler.load_state_dict(self._position)
+            self._position = None
+        return self._loader(self.train_set, self.batch_size, self._sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.val_batch_size, train=False)
+        return self._loader(self.val_set, self.val_batch_size)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        trainer = self.trainer
+        if trainer is not None and trainer.training and self._sampler is not None:
+            self._sampler.batches_done += 1
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training position (epoch, batches done), stored in Lightning checkpoints."""
+        if self._sampler is not None:
+            return {"train_position": self._sampler.state_dict()}
+        return {"train_position": self._position} if self._position else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._position = state_dict.get("train_position")
 
 
 class SIDDDataModule(_PairDataModule):
@@ -171,7 +201,8 @@ class SIDDDataModule(_PairDataModule):
             check_pair_sizes(val_pairs)
         else:
             check_patch_fits((crop, crop), self.patch_size, f"cache {self.cache}")
-        return PairedPatches(train_pairs, self.patch_size, self.samples_per_epoch), val_set
+        return (PairedPatches(train_pairs, self.patch_size, self.samples_per_epoch, self.seed),
+                val_set)
 
 
 class FoldersDataModule(_PairDataModule):
@@ -214,7 +245,7 @@ class FoldersDataModule(_PairDataModule):
             val_pairs = [p for i, p in enumerate(pairs) if i in held]
         check_pair_sizes(train_pairs, self.patch_size)
         check_pair_sizes(val_pairs)
-        return (PairedPatches(train_pairs, self.patch_size, self.samples_per_epoch),
+        return (PairedPatches(train_pairs, self.patch_size, self.samples_per_epoch, self.seed),
                 PairedImages(val_pairs, self.val_crop))
 
 
@@ -252,7 +283,7 @@ class SyntheticDataModule(_PairDataModule):
                 check_patch_fits(image_size(path), self.patch_size, path)
             for path in val:
                 image_size(path)  # unreadable validation images fail now, not mid-epoch
-        return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch),
+        return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch, self.seed),
                 SyntheticImages(val, names, noise, self.val_crop, self.seed))
 
 

@@ -1,7 +1,10 @@
 """Torch datasets yielding `{"noisy", "clean"}` dicts of `(3, H, W)` float32 tensors in [0, 1].
 
 Training sets return random `patch_size`² patches with flip/transpose augmentation; their length
-is `length` (samples per epoch) and sample `i` comes from image `i % len(images)`. Validation
+is `length` (samples per epoch) and sample `i` comes from image `i % len(images)`. Indices may
+exceed the length (`invdn.data.sampling.EpochSampler` numbers the samples of epoch `e` from
+`e * length`): the crop, flips and noise of sample `i` come from `sample_generator(seed, i)`, so
+they depend on nothing else (not on workers, global seeds or what ran before). Validation
 sets return whole images (optionally center-cropped) plus a `"name"`, identical every epoch.
 """
 
@@ -16,6 +19,7 @@ from torch.utils.data import Dataset
 
 from invdn.data.files import Pair, read_pair
 from invdn.data.noise import NoiseModel
+from invdn.data.sampling import sample_generator
 from invdn.data.transforms import augment_pair, center_crop, random_crop_box, to_rgb, to_tensor
 from invdn.imageio import read_image
 
@@ -34,18 +38,21 @@ def _patch(img: np.ndarray, top: int, left: int, size: int) -> torch.Tensor:
 class PairedPatches(Dataset):
     """Random aligned patches of `(noisy, clean)` image files, augmented."""
 
-    def __init__(self, pairs: Sequence[Pair], patch_size: int, length: int | None = None):
+    def __init__(self, pairs: Sequence[Pair], patch_size: int, length: int | None = None,
+                 seed: int = 0):
         self.pairs, self.patch_size = list(pairs), patch_size
         self.length = length or len(self.pairs)
+        self.seed = seed
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> Sample:
         noisy, clean = read_pair(*self.pairs[index % len(self.pairs)])
-        top, left = random_crop_box(*noisy.shape[:2], self.patch_size)
+        generator = sample_generator(self.seed, index)
+        top, left = random_crop_box(*noisy.shape[:2], self.patch_size, generator)
         noisy_t, clean_t = augment_pair(_patch(noisy, top, left, self.patch_size),
-                                        _patch(clean, top, left, self.patch_size))
+                                        _patch(clean, top, left, self.patch_size), generator)
         return {"noisy": noisy_t, "clean": clean_t}
 
 
@@ -83,19 +90,20 @@ class SyntheticPatches(Dataset):
     """Random augmented patches of clean images with fresh noise from `noise` every time."""
 
     def __init__(self, sources: Sequence[CleanSource], noise: NoiseModel, patch_size: int,
-                 length: int):
+                 length: int, seed: int = 0):
         self.sources, self.noise = list(sources), noise
-        self.patch_size, self.length = patch_size, length
+        self.patch_size, self.length, self.seed = patch_size, length, seed
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> Sample:
         clean = _load_clean(self.sources[index % len(self.sources)])
-        top, left = random_crop_box(*clean.shape[:2], self.patch_size)
+        generator = sample_generator(self.seed, index)
+        top, left = random_crop_box(*clean.shape[:2], self.patch_size, generator)
         patch = _patch(clean, top, left, self.patch_size)
-        clean_t, _ = augment_pair(patch, patch)
-        return {"noisy": self.noise(clean_t), "clean": clean_t}
+        clean_t, _ = augment_pair(patch, patch, generator)
+        return {"noisy": self.noise(clean_t, generator), "clean": clean_t}
 
 
 class SyntheticImages(Dataset):
