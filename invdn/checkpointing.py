@@ -2,15 +2,15 @@
 
 `AtomicCheckpointIO` (a Lightning CheckpointIO plugin) writes each checkpoint to a temporary file
 in the same folder, fsyncs it and renames it over the target, so a crash or kill during a save
-leaves the previous checkpoint intact. `RunCheckpoint` is Lightning's `ModelCheckpoint` (best by
-the monitored metric after each validation, `last.ckpt`) that also refreshes `last.ckpt` every
-`save_last_every_n_steps` optimizer steps, so a killed run loses at most that many steps.
+leaves the previous checkpoint intact (Lightning's own writer goes through a temporary file in
+the system temp folder and a non-atomic move). `RunCheckpoint` is Lightning's `ModelCheckpoint`
+(best by the monitored metric after each validation, `last.ckpt`) that also refreshes
+`last.ckpt` every `save_last_every_n_steps` optimizer steps, so a killed run loses at most that
+many steps.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +20,14 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+from invdn.atomic import write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """`TorchCheckpointIO` whose local saves are atomic: temporary file `.<name>.*.tmp` next to
-    the target, flushed and fsynced, then `os.replace`d over it. Leftover temporary files of the
-    same target (from a process killed mid-save) are removed after the next successful save.
-    Remote paths (s3://, …) are saved by Lightning's own implementation."""
+    """`TorchCheckpointIO` whose local saves are atomic (`invdn.atomic.write_atomic`: temporary
+    file `.<stem>.*<suffix>` next to the target, fsynced, then renamed over it). Leftover
+    temporary files of the same target (from a process killed mid-save) are removed after the
+    next successful save. Remote paths (s3://, …) are saved by Lightning's own implementation."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
                         storage_options: Any | None = None) -> None:
@@ -47,19 +35,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        write_atomic(path, lambda tmp: torch.save(checkpoint, tmp), durable=True)
+        for stale in path.parent.glob(f".{path.stem}.*{path.suffix}"):
             stale.unlink(missing_ok=True)
 
 

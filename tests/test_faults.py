@@ -108,7 +108,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, uninterrup
     state = torch.load(last, weights_only=True)
     assert 0 < state["global_step"] < MAX_STEPS
     assert state["SyntheticDataModule"]["train_position"]["batches_done"] % 4 != 0  # mid-epoch
-    assert not list(last.parent.glob(".*.tmp"))
+    assert not list(last.parent.glob(".last.*.ckpt"))
     assert_same(resume(tmp_path / "resumed", last), uninterrupted)
 
 
@@ -151,8 +151,8 @@ def test_atomic_save_keeps_the_old_checkpoint_when_a_write_fails(tmp_path, monke
     io.save_checkpoint({"step": 2, "w": torch.arange(4.0)}, path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["last.ckpt"]  # no temp files
 
-    def torn_write(obj, f):
-        f.write(b"PK\x03\x04 half a checkpoint")
+    def torn_write(obj, tmp):
+        Path(tmp).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("invdn.checkpointing.torch.save", torn_write)
@@ -172,11 +172,12 @@ KILLED_SAVE = textwrap.dedent('''
     io = ck.AtomicCheckpointIO()
     io.save_checkpoint({"step": 1, "w": torch.ones(1000)}, path)
 
-    def slow_write(obj, f):
-        f.write(b"PK\\x03\\x04 the first half")
-        f.flush()
-        marker.touch()
-        time.sleep(60)
+    def slow_write(obj, tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"PK\\x03\\x04 the first half")
+            f.flush()
+            marker.touch()
+            time.sleep(60)
 
     ck.torch.save = slow_write
     io.save_checkpoint({"step": 2}, path)
@@ -192,7 +193,7 @@ def test_sigkill_during_a_save_leaves_the_previous_checkpoint(tmp_path):
     proc.communicate(timeout=30)
     state = torch.load(path, weights_only=True)
     assert state["step"] == 1 and torch.equal(state["w"], torch.ones(1000))
-    stale = list(tmp_path.glob(".last.ckpt.*.tmp"))
+    stale = list(tmp_path.glob(".last.*.ckpt"))
     assert len(stale) == 1  # a kill cannot clean up; the next save does
     AtomicCheckpointIO().save_checkpoint({"step": 3}, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt", "writing"]
