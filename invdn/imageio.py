@@ -23,7 +23,9 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
     """Read an image file as `(H, W, C)` uint8/uint16 RGB(A); InvdnError if it can't be used."""
     path = Path(path)
     if not path.is_file():
-        raise InvdnError(f"{path}: no such file")
+        problem = ("is a folder, not an image file" if path.is_dir() else
+                   "not a regular file" if path.exists() else "no such file")
+        raise InvdnError(f"{path}: {problem}")
     if max_megapixels is not None:
         _check_size(path, max_megapixels)
     try:
@@ -32,7 +34,12 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
         raise InvdnError(f"{path}: cannot read ({err.strerror}); check the file's permissions") from err
     if data.size == 0:
         raise InvdnError(f"{path}: empty file")
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV allows
+        reason = ("its header claims more pixels than the decoder allows"
+                  if "CV_IO_MAX_IMAGE_PIXELS" in str(err) else "the decoder failed")
+        raise InvdnError(f"{path}: not a readable image ({reason})") from err
     if img is None:
         raise InvdnError(f"{path}: not a readable image (corrupt, truncated or not an image)")
     if img.dtype not in (np.uint8, np.uint16):
@@ -53,11 +60,22 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
 
 def _check_size(path: Path, max_megapixels: float) -> None:
     """Refuse images whose header claims more than `max_megapixels` before decoding them."""
+    import warnings
+
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            w, h = im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+    except Image.DecompressionBombError as err:
+        # Pillow refuses to open headers above twice its own limit; within ours, decode anyway.
+        bomb = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        if bomb and max_megapixels * 1e6 < bomb:
+            raise InvdnError(f"{path}: more than {bomb / 1e6:.0f} MP, above the limit of "
+                             f"{max_megapixels:g} MP; raise --max-megapixels to process it") from err
+        return
     except Exception:  # noqa: BLE001 - unreadable headers are reported by the decoder below
         return
     if w * h > max_megapixels * 1e6:

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.imageio import read_image, write_image
-    from invdn.inference.batch import fit_bit_depth, plan_jobs
+    from invdn.inference.batch import fit_bit_depth, make_output_folder, plan_jobs
 
     start = time.perf_counter()
     jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     skipped = len(jobs) - len(todo)
     written = failed = 0
     if todo:
+        make_output_folder(args.output)
         denoiser = make_denoiser(args)
         quiet = True if args.quiet else None  # None: bars only on a terminal
 

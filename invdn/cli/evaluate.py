@@ -95,10 +95,9 @@ def _denoiser(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
+    from invdn.inference.batch import make_output_folder
     from invdn.inference.evaluate import (
         folder_samples,
         mat_samples,
@@ -109,12 +108,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
     _check(args)
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        from invdn.errors import InvdnError
-
-        raise InvdnError(f"-o {out} is a file; give a folder")
     denoise, fields = _denoiser(args)
+    out = make_output_folder(args.output)
     if args.noisy is not None:
         shape, samples = mat_samples(args.noisy, args.gt)
         source = f"{args.noisy}" + (f" + {args.gt}" if args.gt else "")

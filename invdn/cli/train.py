@@ -95,6 +95,16 @@ def _write_text(path: Path, text: str) -> None:
         raise
 
 
+def _without_worker_traceback(err: InvdnError) -> InvdnError:
+    """The InvdnError of a DataLoader worker reaches the main process with the worker's
+    traceback as its text; keep only its own one-line message (the last line)."""
+    lines = str(err).strip().splitlines()
+    prefix = f"{InvdnError.__module__}.{InvdnError.__name__}: "
+    if len(lines) > 1 and lines[-1].startswith(prefix):
+        return InvdnError(lines[-1][len(prefix):])
+    return err
+
+
 def _scalar(metrics: dict[str, Any], key: str) -> float | None:
     value = metrics.get(key)
     return None if value is None else float(value)
@@ -159,6 +169,8 @@ def train(cfg: Any) -> TrainResult:
         except SIGTERMException as err:  # Lightning's own handler, during validation
             last = getattr(trainer.checkpoint_callback, "last_model_path", "") or None
             raise TrainingInterrupted(signal.SIGTERM, trainer.global_step, None, last) from err
+        except InvdnError as err:
+            raise _without_worker_traceback(err) from err
 
     metrics = trainer.callback_metrics
     checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)

@@ -114,6 +114,22 @@ def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
     return jobs
 
 
+def make_output_folder(out_dir: str | Path) -> Path:
+    """Create the output folder (`-o`, with parents) before any work is done; InvdnError when it
+    cannot be (a parent is a file, no permission, read-only file system)."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as err:
+        raise InvdnError(f"-o {out_dir} is a file; give a folder for the outputs") from err
+    except OSError as err:
+        raise InvdnError(f"-o {out_dir}: cannot create the output folder ({err.strerror}); "
+                         "choose a writable location") from err
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise InvdnError(f"-o {out_dir}: the output folder is not writable; choose another")
+    return out_dir
+
+
 EIGHT_BIT_SUFFIXES = (".jpg", ".jpeg", ".webp", ".bmp")
 
 

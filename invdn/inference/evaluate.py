@@ -24,6 +24,7 @@ from invdn.imageio import from_float, to_float
 DenoiseFn = Callable[[np.ndarray], np.ndarray]
 MODEL_METHODS = ("invdn", "danet")
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON needs a number
+SSIM_MIN_SIDE = 11  # the protocol's Gaussian SSIM window (sigma 1.5, truncated at 3.5 sigma)
 PROTOCOL = ("PSNR/SSIM per image on integer-rounded outputs: skimage peak_signal_noise_ratio("
             "data_range=255) and structural_similarity(channel_axis=-1, data_range=255, "
             "gaussian_weights=True, sigma=1.5, use_sample_covariance=False), averaged "
@@ -74,6 +75,10 @@ def folder_samples(noisy_dir: str | Path, clean_dir: str | Path) -> Iterator[Sam
         if noisy_img.dtype != clean_img.dtype:
             raise InvdnError(f"{noisy_path} is {noisy_img.dtype} but {clean_path} is "
                              f"{clean_img.dtype}; pairs must have the same bit depth")
+        h, w = noisy_img.shape[:2]
+        if min(h, w) < SSIM_MIN_SIDE:
+            raise InvdnError(f"{noisy_path} is {w}x{h}, smaller than the {SSIM_MIN_SIDE}x"
+                             f"{SSIM_MIN_SIDE} SSIM window of the protocol; remove it")
         yield Sample(noisy_path.stem, noisy_img, clean_img)
 
 
