@@ -132,21 +132,37 @@ def _split(t: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return _cl(t[:, :k]), _cl(t[:, k:])
 
 
+def fast_path_applies(model, x: Tensor) -> bool:
+    """Whether `model` may run the fast path on `x` now: inference (no autograd graph), resnet
+    sub-networks, and not while being traced or compiled for export (the fused oneDNN call is
+    not an exportable operator)."""
+    return (
+        not torch.is_grad_enabled()
+        and getattr(model, "fast_inference", False)
+        and not torch.jit.is_tracing()
+        and not torch.jit.is_scripting()
+        and not torch.onnx.is_in_onnx_export()
+        and not torch.compiler.is_compiling()
+        and supports_fast_path(model)
+    )
+
+
 @torch.no_grad()
-def fast_lowres(model, x: Tensor) -> Tensor:
-    """`model(x)[0]` (the clean low-resolution image) without computing the latent."""
+def fast_forward(model, x: Tensor, need_latent: bool = True) -> tuple[Tensor, Tensor | None]:
+    """`model(x)` → (lr, z); with `need_latent=False` z is None and the work that only feeds
+    it (the last block's G and H) is skipped."""
     k = model.in_channels
     levels = _levels(model)
-    a, b = None, None
     t = x
     for i, blocks in enumerate(levels):
         a, b = _split(haar_forward(t), k)
         last_level = i == len(levels) - 1
         for j, block in enumerate(blocks):
-            a, b = block.forward(a, b, need_x2=not (last_level and j == len(blocks) - 1))
+            skip = last_level and j == len(blocks) - 1 and not need_latent
+            a, b = block.forward(a, b, need_x2=not skip)
         if not last_level:
             t = torch.cat((a, b), dim=1)
-    return a
+    return a.contiguous(), (b.contiguous() if b is not None else None)
 
 
 @torch.no_grad()

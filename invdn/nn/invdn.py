@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from invdn.nn.coupling import CouplingBlock
-from invdn.nn.fast import fast_inverse, fast_lowres, supports_fast_path
+from invdn.nn.fast import fast_forward, fast_inverse, fast_path_applies
 from invdn.nn.haar import HaarDownsampling
 from invdn.nn.reversible import MEMORY_MODES, run_invertible
 
@@ -43,6 +43,9 @@ class InvDN(nn.Module):
             raise ValueError(f"width must be >= 1, got {width}")
         self.in_channels, self.levels, self.blocks = in_channels, levels, [int(b) for b in blocks]
         self.memory_efficient = memory_efficient
+        # Under torch.no_grad / inference_mode, forward and inverse take the fast path of
+        # invdn.nn.fast (same results to ~1e-6); False runs the modules as written.
+        self.fast_inference = True
         layers: list[nn.Module] = []
         channels = in_channels
         for n in self.blocks:
@@ -87,6 +90,8 @@ class InvDN(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x `(B, C, H, W)` → (lr `(B, C, h, w)`, z `(B, latent_channels, h, w)`)."""
         self.check_input(x)
+        if fast_path_applies(self, x):
+            return fast_forward(self, x)
         out = run_invertible(self.layers, x, reverse=False, mode=self._mode)
         return out[:, : self.in_channels], out[:, self.in_channels :]
 
@@ -97,6 +102,8 @@ class InvDN(nn.Module):
                 f"expected lr with {self.in_channels} and z with {self.latent_channels} channels, "
                 f"got {lr.shape[1]} and {z.shape[1]}"
             )
+        if fast_path_applies(self, lr):
+            return fast_inverse(self, lr, z)
         return run_invertible(self.layers, torch.cat((lr, z), dim=1), reverse=True, mode=self._mode)
 
     def sample_latent(self, lr: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -104,32 +111,23 @@ class InvDN(nn.Module):
         shape = (lr.shape[0], self.latent_channels, *lr.shape[-2:])
         return torch.randn(shape, generator=generator, device=lr.device, dtype=lr.dtype)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def denoise(
-        self,
-        x: Tensor,
-        samples: int = 1,
-        generator: torch.Generator | None = None,
-        fast: bool = True,
+        self, x: Tensor, samples: int = 1, generator: torch.Generator | None = None
     ) -> Tensor:
         """Noisy `(B, C, H, W)` in [0, 1] → denoised, same shape (not clamped).
 
         The latent is replaced by `samples` fresh Gaussian draws and the inverses averaged.
-        `fast` uses the inference path of :mod:`invdn.nn.fast` (same result to ~1e-6) when the
-        sub-networks are `resnet`; `fast=False` runs the modules as written.
+        The forward pass computes only the low-resolution image (the latent it would give is
+        discarded anyway).
         """
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
         self.check_input(x)
-        if fast and supports_fast_path(self):
-            lr = fast_lowres(self, x)
-            inverse = lambda z: fast_inverse(self, lr, z)  # noqa: E731
-        else:
-            lr = self(x)[0]
-            inverse = lambda z: self.inverse(lr, z)  # noqa: E731
-        out = inverse(self.sample_latent(lr, generator))
+        lr = fast_forward(self, x, need_latent=False)[0] if fast_path_applies(self, x) else self(x)[0]
+        out = self.inverse(lr, self.sample_latent(lr, generator))
         for _ in range(samples - 1):
-            out += inverse(self.sample_latent(lr, generator))
+            out += self.inverse(lr, self.sample_latent(lr, generator))
         return out / samples if samples > 1 else out
 
     @classmethod
