@@ -54,6 +54,9 @@ class DenoisingSystem(L.LightningModule):
         super().__init__()
         self.model = build_model(model) if isinstance(model, dict) else model
         self.loss = build_model(loss) if isinstance(loss, dict) else loss
+        if not any(p.requires_grad for p in self.model.parameters()):
+            raise ValueError("the model has no trainable parameters (e.g. model.blocks=[0,0]); "
+                             "give it at least one block")
         _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images,
                         max_nonfinite_steps)
         # Plain containers only: checkpoints must load with torch.load(weights_only=True).

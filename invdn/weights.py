@@ -63,7 +63,9 @@ def _load_file(path: Path) -> Any:
         # Lightning checkpoints hold plain containers and tensors; weights_only keeps it safe.
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad file for the user
-        raise InvdnError(f"cannot read weights {path}: {str(err).splitlines()[0]}") from err
+        reason = (str(err).strip().splitlines() or [""])[0]
+        raise InvdnError(f"cannot read weights {path}: not a PyTorch weights file "
+                         f"({type(err).__name__}: {reason})") from err
 
 
 def detect_format(obj: Any) -> str:

@@ -42,7 +42,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--tile", type=int, default=512,
-                        help="tile size in pixels for bounded memory; 0 = whole image at once "
+                        help="tile size in pixels for bounded memory, a multiple of the "
+                             "network's size multiple (4 for InvDN); 0 = whole image at once "
                              "(default 512)")
     parser.add_argument("--overlap", type=int, default=32,
                         help="overlap of neighbouring tiles in pixels (default 32)")
@@ -83,17 +84,20 @@ def _one_line(err: Exception, source: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from invdn.errors import InvdnError
     from invdn.imageio import read_image, write_image
     from invdn.inference.batch import fit_bit_depth, make_output_folder, plan_jobs
 
+    if not args.max_megapixels > 0:
+        raise InvdnError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
     start = time.perf_counter()
     jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
     todo = [j for j in jobs if args.overwrite or not j.target.exists()]
     skipped = len(jobs) - len(todo)
     written = failed = 0
     if todo:
+        denoiser = make_denoiser(args)  # checks the options and the device first
         make_output_folder(args.output)
-        denoiser = make_denoiser(args)
         quiet = True if args.quiet else None  # None: bars only on a terminal
 
         def tile_bar(tiles: list):

@@ -25,6 +25,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from invdn.cli.denoise import add_model_arguments
 
@@ -61,6 +62,9 @@ def _check(args: argparse.Namespace) -> None:
                          "and --clean-dir")
     if folders and (args.noisy_dir is None or args.clean_dir is None):
         raise InvdnError("--noisy-dir and --clean-dir go together; pass both folders")
+    for flag, folder in (("--noisy-dir", args.noisy_dir), ("--clean-dir", args.clean_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise InvdnError(f"{flag} {folder}: no such folder")
     if mat and args.gt is None and not args.submit:
         raise InvdnError("--noisy without --gt has nothing to score; add --gt MAT or --submit")
     if args.submit and (not mat or args.limit is not None):
@@ -109,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     denoise, fields = _denoiser(args)
-    out = make_output_folder(args.output)
     if args.noisy is not None:
         shape, samples = mat_samples(args.noisy, args.gt)
         source = f"{args.noisy}" + (f" + {args.gt}" if args.gt else "")
@@ -117,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         shape, samples = None, folder_samples(args.noisy_dir, args.clean_dir)
         source, total = f"{args.noisy_dir} + {args.clean_dir}", None
+    out = make_output_folder(args.output)
     if args.limit is not None and total is not None:
         total = min(total, args.limit)
 

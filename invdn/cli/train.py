@@ -80,6 +80,9 @@ def _make_run_dir(base: Path) -> tuple[Path, bool]:
         except FileExistsError:
             if path.is_dir() and not any(path.iterdir()):
                 return path, False
+        except OSError as err:
+            raise InvdnError(f"run_dir={base}: cannot create the run folder ({err.strerror}); "
+                             "choose a writable location") from err
         n += 1
         path = base.with_name(f"{base.name}-{n}")
 
@@ -105,6 +108,29 @@ def _without_worker_traceback(err: InvdnError) -> InvdnError:
     return err
 
 
+def _check_resume(ckpt_path: str, model: Any) -> None:
+    """InvdnError unless `ckpt_path` is an `invdn train` checkpoint of the configured model."""
+    import torch
+
+    from invdn.weights import model_config
+
+    fix = "pass a last.ckpt or best.ckpt from a run's checkpoints/ folder"
+    try:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # noqa: BLE001 - whatever the reason, the file is unusable
+        raise InvdnError(f"ckpt_path={ckpt_path} is not a readable checkpoint "
+                         f"({type(err).__name__}); {fix}") from err
+    if not (isinstance(state, dict) and {"state_dict", "pytorch-lightning_version"} <= set(state)):
+        raise InvdnError(f"ckpt_path={ckpt_path} is not an `invdn train` checkpoint (weights "
+                         f"files cannot resume a run); {fix}")
+    saved, built = (state.get("hyper_parameters") or {}).get("model"), model_config(model)
+    if isinstance(saved, dict) and saved != built:
+        differ = " ".join(f"model.{k}={v}" for k, v in sorted(saved.items())
+                          if v != built.get(k))
+        raise InvdnError(f"ckpt_path={ckpt_path} was trained with another model; resume with "
+                         f"its settings: {differ}")
+
+
 def _scalar(metrics: dict[str, Any], key: str) -> float | None:
     value = metrics.get(key)
     return None if value is None else float(value)
@@ -127,6 +153,8 @@ def train(cfg: Any) -> TrainResult:
     check_config(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = instantiate(cfg, "model")
+    if cfg.get("ckpt_path") is not None:
+        _check_resume(str(cfg.ckpt_path), model)
     system = instantiate(cfg, "system", model=model, loss=instantiate(cfg, "loss"))
     datamodule = instantiate(cfg, "data")
     patch = cfg.data.get("patch_size")

@@ -78,8 +78,11 @@ class Denoiser:
         self.model = model.eval().to(self.device)
         self.multiple = int(getattr(model, "multiple", 1))
         self.latent = has_latent(model)
-        self.tile, self.overlap = check_tiling(self.options.tile, self.options.overlap,
-                                               self.multiple)
+        tile, m = self.options.tile, self.multiple
+        if tile % m:
+            raise InvdnError(f"--tile {tile} must be a multiple of {m}, this network's size "
+                             f"multiple (0 disables tiling); e.g. --tile {-(-tile // m) * m}")
+        self.tile, self.overlap = check_tiling(tile, self.options.overlap, m)
 
     def _transforms(self) -> range:
         return range(8) if self.options.self_ensemble else range(1)
