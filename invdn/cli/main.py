@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "invdn.cli.evaluate",
     "generate": "invdn.cli.generate",
     "train": "invdn.cli.train",
+    "explain": "invdn.cli.explain",
 }
 
 
