@@ -100,9 +100,11 @@ class _PairDataModule(L.LightningDataModule, ABC):
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
         world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        # A reloaded loader continues where the previous one (or the checkpoint) stopped.
+        position = self._position or (self._sampler.state_dict() if self._sampler else None)
         self._sampler = EpochSampler(self.train_set, self.batch_size, self.seed, world, rank)
-        if self._position is not None:
-            self._sampler.load_state_dict(self._position)
+        if position is not None:
+            self._sampler.load_state_dict(position)
             self._position = None
         return self._loader(self.train_set, self.batch_size, self._sampler)
 
