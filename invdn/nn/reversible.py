@@ -3,8 +3,9 @@
 In the reversible mode only the stack's output is kept. During backward each layer's input is
 rebuilt from its output through the exact inverse (RevNet), and the sub-network evaluations made
 for that reconstruction are the very ones differentiated, so backward costs about one extra
-forward. Gradients reach the parameters through the autograd Function's return values (no nested
-`backward()` that would accumulate into `.grad`), which keeps DDP's hooks and autocast intact.
+forward. Gradients reach the parameters through each layer's autograd Function return values
+(no nested `backward()` that would accumulate into `.grad`), which keeps DDP's hooks and
+autocast intact.
 """
 
 from __future__ import annotations
@@ -102,29 +103,35 @@ def _run(layers: Sequence[nn.Module], x: Tensor, reverse: bool) -> Tensor:
     return x
 
 
-class _Reversible(torch.autograd.Function):
+class _Tape:
+    """Hands each layer its output during backward: the layer after it rebuilds that tensor
+    (its own input) and leaves it here, so only the chain's final output is ever stored."""
+
+    value: Tensor | None = None
+
+
+class _ReversibleLayer(torch.autograd.Function):
+    """One layer of a reversible chain. A Function per layer lets autograd take each layer's
+    parameter gradients as soon as they exist, instead of holding all of them to the end."""
+
     @staticmethod
-    def forward(ctx, layers, reverse, x, *params):
-        ctx.layers, ctx.reverse = layers, reverse
+    def forward(ctx, layer, reverse, tape, is_last, x, *params):
+        ctx.layer, ctx.reverse, ctx.tape, ctx.is_last = layer, reverse, tape, is_last
         device = x.device.type
         ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
-        out = _run(layers, x, reverse)
-        ctx.save_for_backward(out)
+        out = layer.inverse(x) if reverse else layer(x)
+        if is_last:
+            ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        (out,) = ctx.saved_tensors
+        out = ctx.saved_tensors[0] if ctx.is_last else ctx.tape.value
         device, enabled, dtype = ctx.autocast
-        layers = ctx.layers
-        grads_by_layer = []
         with torch.autocast(device, dtype=dtype, enabled=enabled):
-            for layer in layers if ctx.reverse else reversed(layers):
-                out, grad_out, g = _layer_backward(layer, ctx.reverse, out, grad_out)
-                grads_by_layer.append(g)
-        if not ctx.reverse:
-            grads_by_layer.reverse()
-        return (None, None, grad_out, *(g for gs in grads_by_layer for g in gs))
+            inp, grad_in, grads = _layer_backward(ctx.layer, ctx.reverse, out, grad_out)
+        ctx.tape.value = inp
+        return (None, None, None, None, grad_in, *grads)
 
 
 def run_invertible(
@@ -147,4 +154,8 @@ def run_invertible(
             fn = layer.inverse if reverse else layer
             x = checkpoint(fn, x, use_reentrant=False) if list(layer.parameters()) else fn(x)
         return x
-    return _Reversible.apply(list(layers), reverse, x, *params)
+    tape = _Tape()
+    order = list(reversed(layers)) if reverse else list(layers)
+    for i, layer in enumerate(order):
+        x = _ReversibleLayer.apply(layer, reverse, tape, i == len(order) - 1, x, *layer.parameters())
+    return x
