@@ -194,11 +194,14 @@ def train(cfg: Any) -> TrainResult:
     with stop.installed():
         try:
             trainer.fit(system, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        except SIGTERMException as err:  # Lightning's own handler, during validation
+        except SIGTERMException as err:  # Lightning's own handler, active until training starts
             last = getattr(trainer.checkpoint_callback, "last_model_path", "") or None
             raise TrainingInterrupted(signal.SIGTERM, trainer.global_step, None, last) from err
         except InvdnError as err:
-            raise _without_worker_traceback(err) from err
+            clean = _without_worker_traceback(err)
+            if clean is err:
+                raise
+            raise clean from err
 
     metrics = trainer.callback_metrics
     checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
