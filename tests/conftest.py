@@ -18,3 +18,16 @@ def official_reference():
         pytest.skip(f"official reference fixture not found at {FIXTURE} "
                     "(needs ../shared beside the checkout)")
     return torch.load(FIXTURE, map_location="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(a tiny random InvDN in eval mode, the path of its invdn weights file)."""
+    from invdn import InvDN
+    from invdn.weights import save_weights
+
+    torch.manual_seed(0)
+    model = InvDN(blocks=(1, 1), width=8).eval()
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_weights(model, path)
+    return model, path

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from invdn.cli.main import main
 from invdn.imageio import read_image, write_image
 from invdn.nn import DANetDenoiser, InvDN
 from invdn.weights import model_config, save_weights
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """(model, path of its invdn weights)."""
-    torch.manual_seed(0)
-    model = InvDN(blocks=(1, 1), width=8).eval()
-    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
-    save_weights(model, path)
-    return model, path
 
 
 def noisy(shape, dtype=np.uint8, seed=0):

@@ -10,17 +10,8 @@ import torch
 
 from invdn.cli.main import main
 from invdn.inference.export import DenoiseGraph, example_inputs, export_model
-from invdn.nn import DANetDenoiser, InvDN
+from invdn.nn import DANetDenoiser
 from invdn.weights import model_config, save_weights
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    torch.manual_seed(0)
-    model = InvDN(blocks=(1, 1), width=8).eval()
-    path = tmp_path_factory.mktemp("w") / "tiny.pt"
-    save_weights(model, path)
-    return model, path
 
 
 def test_torchscript_roundtrip(tmp_path, tiny, capsys):

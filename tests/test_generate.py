@@ -16,17 +16,6 @@ from invdn.inference.generate import (
     finest_scale_channels,
     noise_statistics,
 )
-from invdn.nn import InvDN
-from invdn.weights import save_weights
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    torch.manual_seed(0)
-    model = InvDN(blocks=(1, 1), width=8).eval()
-    path = tmp_path_factory.mktemp("w") / "tiny.pt"
-    save_weights(model, path)
-    return model, path
 
 
 def photo(shape=(24, 28, 3), dtype=np.uint8):
