@@ -29,7 +29,7 @@ class DenoisingSystem(L.LightningModule):
     size multiple, cropped back) with `val_samples` latent draws from a generator seeded with
     `val_seed` at the start of every validation run, so the numbers are reproducible, and
     scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
-    written per validation run to `<trainer.default_root_dir>/previews/step_XXXXXXX.png`.
+    written per validation run to `<trainer.default_root_dir>/previews/step_<7-digit step>.png`.
     A training step whose loss is not finite (on any DDP rank) is skipped on every rank with a
     warning: no parameter or optimizer-state change (it still counts as a step);
     `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
