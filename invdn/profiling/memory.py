@@ -34,8 +34,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
+from invdn.losses import DenoisingLoss
 from invdn.nn import InvDN
 
 #: Display name → `InvDN(memory_efficient=…)` value.
@@ -52,18 +52,14 @@ TARGETS = {
 def training_step(
     model: InvDN,
     optimizer: torch.optim.Optimizer,
+    loss_fn: DenoisingLoss,
     noisy: torch.Tensor,
     clean: torch.Tensor,
-    clean_lr: torch.Tensor,
-    generator: torch.Generator | None = None,
 ) -> float:
-    """One InvDN training step; returns the loss. noisy, clean `(B, 3, H, W)` in [0, 1],
-    clean_lr `(B, 3, H/4, W/4)` (the clean image downsampled ×1/4)."""
-    lr, _ = model(noisy)
-    forward_loss = 16 * (lr - clean_lr).pow(2).sum(dim=(1, 2, 3)).mean()
-    rec = model.inverse(lr, model.sample_latent(lr, generator))
-    backward_loss = torch.sqrt((rec - clean).pow(2) + 1e-3).sum(dim=(1, 2, 3)).mean()
-    loss = forward_loss + backward_loss
+    """One InvDN training step with the loss `invdn train` uses (forward term against the
+    ×1/4 bicubic clean image, inverse with a sampled latent, Charbonnier), grad-norm clip 10,
+    optimizer step; returns the loss. noisy, clean `(B, 3, H, W)` in [0, 1]."""
+    loss = loss_fn(model, noisy, clean)["loss"]
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
     optimizer.step()
@@ -89,11 +85,10 @@ def _setup(blocks: int, mode: str, batch: int, size: int, width: int, device: st
     generator = torch.Generator(dev).manual_seed(seed)
     clean = torch.rand(batch, 3, size, size, generator=generator, device=dev)
     noisy = (clean + 0.05 * torch.randn(clean.shape, generator=generator, device=dev)).clamp(0, 1)
-    with torch.no_grad():
-        clean_lr = F.interpolate(clean, scale_factor=0.25, mode="bicubic", antialias=True)
+    loss_fn = DenoisingLoss()
 
     def step() -> float:
-        return training_step(model, optimizer, noisy, clean, clean_lr, generator)
+        return training_step(model, optimizer, loss_fn, noisy, clean)
 
     return model, dev, step
 
