@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from invdn.data.noise import GaussianNoise, PoissonGaussianNoise, build_noise
+from invdn.data.noise import GaussianNoise, MixedNoise, PoissonGaussianNoise, build_noise
 from invdn.errors import InvdnError
 
 
@@ -91,3 +91,22 @@ def test_factory_errors_name_the_problem(spec, words):
 def test_noise_rejects_integer_images():
     with pytest.raises(InvdnError, match="float"):
         GaussianNoise()(torch.zeros(3, 4, 4, dtype=torch.uint8))
+
+
+def test_mixed_noise_picks_one_model_per_image_with_p_gaussian():
+    x = torch.linspace(0.02, 0.98, 64 * 64).view(1, 1, 64, 64).expand(400, 3, 64, 64)
+    model = MixedNoise(sigma=20, shot=2e-2, read=1e-6, p_gaussian=0.3, clip=False)
+    residual = model(x, gen()) - x
+    dark = residual[..., :16, :].std(dim=(1, 2, 3))
+    bright = residual[..., -16:, :].std(dim=(1, 2, 3))
+    gaussian = (bright / dark) < 1.5  # Poisson–Gaussian: std grows ~4x from dark to bright
+    assert 0.22 < gaussian.float().mean() < 0.38
+    assert torch.allclose(dark[gaussian] * 255, torch.tensor(20.0), rtol=0.1)
+    assert torch.equal(model(x[:4], gen(3)), model(x[:4], gen(3)))
+    assert torch.equal(MixedNoise(sigma=20, p_gaussian=1.0, clip=False).std(x[:2], gen()),
+                       torch.full_like(x[:2], 20 / 255))
+    built = build_noise({"kind": "mixed", "sigma": [5, 50], "shot": 1e-3, "read": 1e-5,
+                         "p_gaussian": 0.25})
+    assert built == MixedNoise((5.0, 50.0), 1e-3, 1e-5, 0.25)
+    with pytest.raises(InvdnError, match="p_gaussian"):
+        build_noise({"kind": "gaussian", "p_gaussians": 0.5})

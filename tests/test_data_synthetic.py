@@ -10,7 +10,14 @@ import torch
 from omegaconf import OmegaConf
 
 from invdn.data import SyntheticDataModule
-from invdn.data.synthetic import SKIMAGE_TRAIN, SKIMAGE_VAL, split_folder
+from invdn.data.synthetic import (
+    PRETRAIN_TRAIN,
+    QUALITY_TEST,
+    SKIMAGE_TRAIN,
+    SKIMAGE_VAL,
+    bundled_image,
+    split_folder,
+)
 from invdn.errors import InvdnError
 from invdn.imageio import write_image
 
@@ -88,10 +95,18 @@ def test_folder_of_clean_images_holds_some_out(tmp_path):
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"patch_size": 30}, "patch_size=30 must be a positive multiple of 4"),
-    ({"patch_size": 512}, "skimage.data.rocket: image is 640x427, smaller than data.patch_size"),
+    ({"patch_size": 512}, "bundled image rocket: image is 640x427, smaller than data.patch_size"),
     ({"root": "/nonexistent/clean"}, "clean image folder /nonexistent/clean does not exist"),
     ({"noise": {"kind": "gaussian", "sigma": -1}}, "0 <= lo <= hi"),
     ({"batch_size": 9}, "8 training sample\\(s\\) per epoch is fewer than data.batch_size=9"),
+    ({"train_images": ["astronaut", "coffee"]}, "must not hold the validation images"),
+    ({"train_images": []}, "must be non-empty"),
+    ({"train_images": ["no_such_photo"]}, "bundled image 'no_such_photo' unknown"),
+    ({"train_images": ["astronaut"], "root": "/tmp"}, "needs data.root=null"),
+    ({"scale": [0.0, 1.0]}, "0 < lo <= hi <= 1"),
+    ({"scale": [0.5, 2.0]}, "0 < lo <= hi <= 1"),
+    ({"scale": "big"}, "must be a \\[lo, hi\\] pair"),
+    ({"noise": {"kind": "mixed", "p_gaussian": 1.5}}, "p_gaussian=1.5 must be a probability"),
 ])
 def test_errors(kwargs, words):
     with pytest.raises(InvdnError, match=words):
@@ -121,3 +136,37 @@ def test_default_config_trains_on_bundled_photos_as_is():
     dm = hydra.utils.instantiate(cfg)
     dm.setup("fit")
     assert next(iter(dm.train_dataloader()))["noisy"].shape == (8, 3, 64, 64)
+
+
+def test_bundled_sets_keep_test_and_validation_images_out_of_training():
+    for train in (SKIMAGE_TRAIN, PRETRAIN_TRAIN):
+        assert not set(train) & (set(SKIMAGE_VAL) | set(QUALITY_TEST))
+    # motorcycle is a stereo pair: neither view may be trained on while one is a test image
+    assert not any("motorcycle" in name for name in PRETRAIN_TRAIN)
+
+
+@pytest.mark.parametrize("name", ["grace_hopper", "motorcycle", "camera", "astronaut"])
+def test_bundled_images_load_offline_as_rgb_uint8(name):
+    img = bundled_image(name)
+    assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 and min(img.shape[:2]) >= 256
+
+
+def test_pretrained_recipe_batches_mix_noise_kinds_with_augmented_crops():
+    cfg = OmegaConf.load(str(files("invdn.conf") / "experiment" / "pretrained.yaml"))
+    data = OmegaConf.to_container(cfg.data)
+    dm = small(**{**data, "samples_per_epoch": 64, "batch_size": 64, "num_workers": 0})
+    dm.setup("fit")
+    assert len(dm.train_set.sources) == len(PRETRAIN_TRAIN)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["clean"].shape == (64, 3, 64, 64)
+    clean, residual = batch["clean"], batch["noisy"] - batch["clean"]
+    # Poisson–Gaussian patches have noise that grows with brightness, Gaussian ones do not
+    ratios = []
+    for c, r in zip(clean, residual, strict=True):
+        bright, dark = (c > 0.6) & (c < 0.95), (c > 0.05) & (c < 0.25)
+        if bright.sum() > 200 and dark.sum() > 200:
+            ratios.append(float(r[bright].std() / r[dark].std()))
+    assert min(ratios) < 1.3 and max(ratios) > 1.6
+    again = small(**{**data, "samples_per_epoch": 64, "batch_size": 64, "num_workers": 0})
+    again.setup("fit")
+    assert torch.equal(next(iter(again.train_dataloader()))["noisy"], batch["noisy"])

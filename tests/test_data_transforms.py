@@ -5,7 +5,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from invdn.data.transforms import augment_pair, center_crop, random_crop_box, to_rgb, to_tensor
+from invdn.data.transforms import (
+    augment_pair,
+    center_crop,
+    color_jitter,
+    random_crop_box,
+    random_scaled_patch,
+    to_rgb,
+    to_tensor,
+)
 
 
 @settings(max_examples=20, deadline=None)
@@ -55,3 +63,32 @@ def test_to_rgb_repeats_gray_and_drops_alpha():
     rgba = np.zeros((2, 2, 4), np.uint8)
     assert to_rgb(gray).shape == (2, 2, 3) and (to_rgb(gray) == 7).all()
     assert to_rgb(rgba).shape == (2, 2, 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), lo=st.floats(0.1, 1.0), h=st.integers(16, 90),
+       w=st.integers(16, 90))
+def test_scaled_patch_has_the_patch_size_and_the_image_values(seed, lo, h, w):
+    img = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    patch = random_scaled_patch(img, 16, (lo, 1.0), torch.Generator().manual_seed(seed))
+    assert patch.shape == (16, 16, 3) and patch.dtype == np.uint8
+    assert patch.min() >= img.min() and patch.max() <= img.max()
+
+
+def test_scaled_patch_at_scale_one_is_a_plain_crop_and_zooming_out_averages():
+    ramp = np.tile(np.arange(256, dtype=np.uint8)[None, :, None], (256, 1, 3))
+    crop = random_scaled_patch(ramp, 32, (1.0, 1.0), torch.Generator().manual_seed(0))
+    assert np.array_equal(np.diff(crop[0, :, 0].astype(int)), np.ones(31))
+    zoomed = random_scaled_patch(ramp, 32, (0.25, 0.25), torch.Generator().manual_seed(0))
+    assert np.allclose(np.diff(zoomed[0, :, 0].astype(int)), 4, atol=1)  # 4 px per output px
+
+
+def test_color_jitter_permutes_channels_and_keeps_unit_range():
+    x = torch.stack([torch.full((4, 4), v) for v in (0.1, 0.5, 0.9)])
+    seen = set()
+    for seed in range(30):
+        y = color_jitter(x, generator=torch.Generator().manual_seed(seed))
+        assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+        seen.add(tuple(int(v) for v in y[:, 0, 0].argsort()))
+        assert torch.equal(y, color_jitter(x, generator=torch.Generator().manual_seed(seed)))
+    assert len(seen) == 6  # every channel order

@@ -85,3 +85,29 @@ def test_lightning_checkpoint_and_refusals(tmp_path, tiny, capsys):
     err = capsys.readouterr().err
     assert "no latent" in err and "multiples of 4" in err
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_weights_export_from_lightning_checkpoint_half_and_full(tmp_path, tiny, capsys):
+    model, _ = tiny
+    ckpt = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {"model." + k: v for k, v in model.state_dict().items()},
+                "hyper_parameters": {"model": model_config(model)},
+                "optimizer_states": [{"state": {0: torch.zeros(1000)}}]}, ckpt)
+    full, half = tmp_path / "full.pt", tmp_path / "half.pt"
+    assert main(["export", "--checkpoint", str(ckpt), "--format", "weights", "-o", str(full)]) == 0
+    assert "identical" in capsys.readouterr().out
+    assert main(["export", "--checkpoint", str(ckpt), "--format", "weights", "--half",
+                 "-o", str(half), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dtype"] == "float16" and report["bytes"] == half.stat().st_size
+    assert half.stat().st_size < 0.75 * full.stat().st_size
+    assert 0 < report["max_abs_diff"] < 0.05 and report["psnr_vs_float32"] > 40
+    from invdn.weights import load_model
+
+    reloaded = load_model(half)
+    for (k, a), b in zip(model.state_dict().items(), reloaded.state_dict().values(), strict=True):
+        assert b.dtype == a.dtype and torch.allclose(a, b, rtol=1e-3, atol=1e-4), k
+    assert main(["export", "--checkpoint", str(ckpt), "--format", "onnx", "--half",
+                 "-o", str(tmp_path / "x.onnx")]) == 2
+    assert "--half applies to --format weights" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists() and not list(tmp_path.glob(".*tmp"))

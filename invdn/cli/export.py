@@ -1,4 +1,5 @@
-"""Export InvDN's denoising pass to ONNX or TorchScript and verify it against PyTorch.
+"""Export InvDN's denoising pass to ONNX or TorchScript and verify it against PyTorch, or
+write a compact invdn weights file (`--format weights`, `--half` for float16).
 
 The exported graph takes the latent as an explicit input (seed-free, deterministic):
   noisy  (B, 3, H, W)      float32 in [0, 1], H and W multiples of 4 (pad before, crop after)
@@ -9,9 +10,14 @@ MC self-ensemble. The export is checked on another batch size and shape than the
 (max |diff| <= 1e-4), TorchScript with torch and ONNX with onnxruntime when installed
 (pip install 'invdn[onnx]'); a failed check leaves no file behind.
 
+`--format weights` turns any checkpoint (e.g. a Lightning last.ckpt with optimizer state) into
+the weights file `--checkpoint` and the installed default use; `--half` stores float16 (half the
+size) and reports the PSNR between the float32 and float16 models' outputs.
+
 examples:
   invdn export --checkpoint invdn.pt --format onnx -o invdn.onnx
   invdn export --checkpoint run/last.ckpt --format torchscript -o invdn.ts
+  invdn export --checkpoint run/last.ckpt --format weights --half -o invdn_fp16.pt
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "export the denoising pass to ONNX or TorchScript (verified against PyTorch)"
+HELP = "export to ONNX or TorchScript (verified against PyTorch) or a compact weights file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="weights in any format (default: the installed default weights)")
-    parser.add_argument("--format", choices=("onnx", "torchscript"), required=True)
+    parser.add_argument("--format", choices=("onnx", "torchscript", "weights"), required=True)
+    parser.add_argument("--half", action="store_true",
+                        help="weights format only: store float16 (half the size)")
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="file to write (.onnx / .pt)")
     parser.add_argument("--example-size", type=int, nargs=2, default=(64, 64),
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from invdn.errors import InvdnError
-    from invdn.inference.export import export_model
+    from invdn.inference.export import export_model, export_weights
     from invdn.inference.loading import load_checkpoint_or_default
 
     out = Path(args.output)
@@ -47,10 +55,22 @@ def run(args: argparse.Namespace) -> int:
         raise InvdnError(f"{out} exists; pass --overwrite to replace it")
     if args.checkpoint and out.resolve() == Path(args.checkpoint).resolve():
         raise InvdnError(f"-o {out} is the checkpoint itself; choose another output file")
+    if args.half and args.format != "weights":
+        raise InvdnError("--half applies to --format weights only; drop it or use --format weights")
     model = load_checkpoint_or_default(args.checkpoint)
-    report = export_model(model, out, args.format, *args.example_size, opset=args.opset)
+    if args.format == "weights":
+        report = export_weights(model, out, half=args.half)
+    else:
+        report = export_model(model, out, args.format, *args.example_size, opset=args.opset)
     if args.json:
         print(json.dumps(report, indent=2))
+        return 0
+    if args.format == "weights":
+        print(f"wrote {report['path']} ({report['dtype']} weights, {report['bytes'] / 1e6:.1f} MB)")
+        value = report["psnr_vs_float32"]
+        print(f"  reloaded vs original on {tuple(report['verified_shape'])}: max |diff| "
+              f"{report['max_abs_diff']:.2e}, PSNR "
+              + ("inf (identical)" if value is None else f"{value:.1f} dB"))
         return 0
     print(f"wrote {report['path']} ({args.format}, {report['bytes'] / 1e6:.1f} MB)")
     print(f"  inputs: noisy {report['inputs']['noisy']}; latent {report['inputs']['latent']}")

@@ -14,7 +14,7 @@ the position is part of the datamodule's checkpoint state, so resuming mid-epoch
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -30,7 +30,7 @@ from invdn.data.folders import find_folder_pairs
 from invdn.data.noise import NoiseModel, build_noise
 from invdn.data.sampling import EpochSampler, ResumableLoader
 from invdn.data.sidd import Scene, find_sidd_scenes, load_mat_blocks
-from invdn.data.synthetic import SKIMAGE_TRAIN, SKIMAGE_VAL, skimage_images, split_folder
+from invdn.data.synthetic import SKIMAGE_TRAIN, SKIMAGE_VAL, bundled_images, split_folder
 from invdn.errors import InvdnError
 
 DEFAULT_NOISE = {"kind": "gaussian", "sigma": [5.0, 50.0]}
@@ -254,30 +254,56 @@ class FoldersDataModule(_PairDataModule):
 class SyntheticDataModule(_PairDataModule):
     """Clean images + synthetic noise (the default; works with nothing downloaded).
 
-    `root=None` uses scikit-image's bundled colour photos (see `invdn.data.synthetic`), else the
-    images under `root` with `val_count` held out. `noise` is a `build_noise` mapping, default
-    Gaussian with sigma drawn from [5, 50] (8-bit levels) per patch. Validation images are
-    center-cropped to `val_crop` and their noise is seeded by `seed`, identical every epoch."""
+    `root=None` uses images bundled with installed packages (see `invdn.data.synthetic`):
+    `train_images` names them (default: the demo's colour photos), validation is always
+    chelsea and coffee. Otherwise the images under `root`, with `val_count` held out. `noise` is a
+    `build_noise` mapping, default Gaussian with sigma drawn from [5, 50] (8-bit levels) per
+    patch. `scale=[lo, hi]` and `color=true` add zoom-out and colour augmentation (see
+    `SyntheticPatches`). Validation images are center-cropped to `val_crop` and their noise is
+    seeded by `seed`, identical every epoch."""
 
     def __init__(self, root: str | None = None, recursive: bool = False, val_count: int = 2,
                  noise: NoiseModel | Mapping | None = None, val_crop: int | None = 256,
                  samples_per_epoch: int = 1024, patch_size: int = 144, batch_size: int = 8,
-                 val_batch_size: int = 1, num_workers: int = 2, seed: int = 0):
+                 val_batch_size: int = 1, num_workers: int = 2, seed: int = 0,
+                 train_images: Sequence[str] | None = None,
+                 scale: Sequence[float] | None = None, color: bool = False):
         super().__init__(patch_size, batch_size, val_batch_size, num_workers, seed)
         self.root, self.recursive, self.val_count = root, recursive, val_count
         self.noise = DEFAULT_NOISE if noise is None else noise
         self.val_crop, self.samples_per_epoch = val_crop, samples_per_epoch
+        self.train_images, self.scale, self.color = train_images, scale, color
+
+    def _scale(self) -> tuple[float, float] | None:
+        if self.scale is None:
+            return None
+        try:
+            lo, hi = (float(v) for v in self.scale)
+        except (TypeError, ValueError):
+            raise InvdnError(f"data.scale={self.scale!r} must be a [lo, hi] pair or null, "
+                             "e.g. data.scale=[0.25,1.0]") from None
+        if not 0.0 < lo <= hi <= 1.0:
+            raise InvdnError(f"data.scale={self.scale!r} needs 0 < lo <= hi <= 1 (zoom-out "
+                             "factors), e.g. data.scale=[0.25,1.0]")
+        return lo, hi
 
     def _build(self) -> tuple[Dataset, Dataset]:
         _check_count(self.samples_per_epoch, "samples_per_epoch", 1)
         _check_count(self.val_crop, "val_crop", 1, allow_none=True)
-        noise = build_noise(self.noise)
+        noise, scale = build_noise(self.noise), self._scale()
         if self.root is None:
-            train = skimage_images(SKIMAGE_TRAIN)
-            val, names = skimage_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
-            for name, img in zip(SKIMAGE_TRAIN, train, strict=True):
-                check_patch_fits(img.shape[:2], self.patch_size, f"skimage.data.{name}")
+            train_names = tuple(SKIMAGE_TRAIN if self.train_images is None else self.train_images)
+            if not train_names or set(train_names) & set(SKIMAGE_VAL):
+                raise InvdnError(f"data.train_images={list(train_names)} must be non-empty and "
+                                 f"must not hold the validation images {list(SKIMAGE_VAL)}")
+            train = bundled_images(train_names)
+            val, names = bundled_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
+            for name, img in zip(train_names, train, strict=True):
+                check_patch_fits(img.shape[:2], self.patch_size, f"bundled image {name}")
         else:
+            if self.train_images is not None:
+                raise InvdnError("data.train_images names bundled images and needs data.root=null;"
+                                 " with a folder, drop data.train_images")
             _check_count(self.val_count, "val_count", 1)
             train, val = split_folder(self.root, self.val_count, self.recursive)
             names = [p.relative_to(self.root).with_suffix("").as_posix() for p in val]
@@ -285,7 +311,8 @@ class SyntheticDataModule(_PairDataModule):
                 check_patch_fits(image_size(path), self.patch_size, path)
             for path in val:
                 image_size(path)  # unreadable validation images fail now, not mid-epoch
-        return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch, self.seed),
+        return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch, self.seed,
+                                 scale, self.color),
                 SyntheticImages(val, names, noise, self.val_crop, self.seed))
 
 

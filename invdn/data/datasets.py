@@ -20,7 +20,15 @@ from torch.utils.data import Dataset
 from invdn.data.files import Pair, read_pair
 from invdn.data.noise import NoiseModel
 from invdn.data.sampling import sample_generator
-from invdn.data.transforms import augment_pair, center_crop, random_crop_box, to_rgb, to_tensor
+from invdn.data.transforms import (
+    augment_pair,
+    center_crop,
+    color_jitter,
+    random_crop_box,
+    random_scaled_patch,
+    to_rgb,
+    to_tensor,
+)
 from invdn.imageio import read_image
 
 Sample = dict[str, torch.Tensor | str]
@@ -87,12 +95,18 @@ class ArrayPairs(Dataset):
 
 
 class SyntheticPatches(Dataset):
-    """Random augmented patches of clean images with fresh noise from `noise` every time."""
+    """Random augmented patches of clean images with fresh noise from `noise` every time.
+
+    Beyond the 8 flips/transposes: `scale=(lo, hi)` zooms out by a random factor in that range
+    (area-averaged, see `random_scaled_patch`), `color=True` permutes channels and applies a
+    random gamma (`color_jitter`). Both off by default (the demo's recipe)."""
 
     def __init__(self, sources: Sequence[CleanSource], noise: NoiseModel, patch_size: int,
-                 length: int, seed: int = 0):
+                 length: int, seed: int = 0, scale: tuple[float, float] | None = None,
+                 color: bool = False):
         self.sources, self.noise = list(sources), noise
         self.patch_size, self.length, self.seed = patch_size, length, seed
+        self.scale, self.color = scale, color
 
     def __len__(self) -> int:
         return self.length
@@ -100,8 +114,13 @@ class SyntheticPatches(Dataset):
     def __getitem__(self, index: int) -> Sample:
         clean = _load_clean(self.sources[index % len(self.sources)])
         generator = sample_generator(self.seed, index)
-        top, left = random_crop_box(*clean.shape[:2], self.patch_size, generator)
-        patch = _patch(clean, top, left, self.patch_size)
+        if self.scale is None:
+            top, left = random_crop_box(*clean.shape[:2], self.patch_size, generator)
+            patch = _patch(clean, top, left, self.patch_size)
+        else:
+            patch = to_tensor(random_scaled_patch(clean, self.patch_size, self.scale, generator))
+        if self.color:
+            patch = color_jitter(patch, generator=generator)
         clean_t, _ = augment_pair(patch, patch, generator)
         return {"noisy": self.noise(clean_t, generator), "clean": clean_t}
 

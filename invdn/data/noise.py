@@ -3,6 +3,8 @@
 Images are float tensors in [0, 1], shaped `(C, H, W)` or `(B, C, H, W)`; the result has the same
 shape and dtype, clipped to [0, 1] unless `clip=False`.
 
+`MixedNoise` draws, per image, one of the two (the shipped model is trained on it).
+
 Units (the one thing to remember):
 - `GaussianNoise.sigma` is in **8-bit levels** (0..255), the convention of denoising papers:
   `sigma=25` adds noise of standard deviation 25/255.
@@ -116,9 +118,44 @@ class PoissonGaussianNoise:
         return _add_noise(x, self.std(x, generator), generator, self.clip)
 
 
-NoiseModel = GaussianNoise | PoissonGaussianNoise
+@dataclass(frozen=True)
+class MixedNoise:
+    """Per image, Gaussian noise with probability `p_gaussian`, else Poisson–Gaussian (the
+    shipped model's training noise: one network for both)."""
 
-NOISE_KINDS = {"gaussian": GaussianNoise, "poisson_gaussian": PoissonGaussianNoise}
+    sigma: Param = (5.0, 50.0)
+    shot: Param = (1e-4, 1e-2)
+    read: Param = (1e-6, 1e-3)
+    p_gaussian: float = 0.5
+    clip: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.p_gaussian, bool) or not isinstance(self.p_gaussian, int | float) \
+                or not 0.0 <= self.p_gaussian <= 1.0:
+            raise InvdnError(f"noise p_gaussian={self.p_gaussian!r} must be a probability in [0, 1]")
+        object.__setattr__(self, "sigma", _as_range(self.sigma, "sigma", positive_range=False))
+        object.__setattr__(self, "shot", _as_range(self.shot, "shot", positive_range=True))
+        object.__setattr__(self, "read", _as_range(self.read, "read", positive_range=True))
+        object.__setattr__(self, "gaussian", GaussianNoise(self.sigma, self.clip))
+        object.__setattr__(self, "poisson_gaussian",
+                           PoissonGaussianNoise(self.shot, self.read, self.clip))
+
+    def std(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-pixel standard deviation on the [0, 1] scale, same shape as `x`."""
+        n = _check_input(x)
+        pick = _per_image(torch.rand(n, generator=generator, device=x.device) < self.p_gaussian, x)
+        gauss = self.gaussian.std(x, generator).expand_as(x)
+        return torch.where(pick, gauss, self.poisson_gaussian.std(x, generator))
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noisy copy of `x` (same shape, in [0, 1] when `clip`)."""
+        return _add_noise(x, self.std(x, generator), generator, self.clip)
+
+
+NoiseModel = GaussianNoise | PoissonGaussianNoise | MixedNoise
+
+NOISE_KINDS = {"gaussian": GaussianNoise, "poisson_gaussian": PoissonGaussianNoise,
+               "mixed": MixedNoise}
 
 
 def _add_noise(x: torch.Tensor, std: torch.Tensor, generator: torch.Generator | None,
@@ -135,7 +172,7 @@ def build_noise(spec: NoiseModel | Mapping) -> NoiseModel:
     the settings of every kind and switch with `kind` alone, e.g.
     `{"kind": "poisson_gaussian", "sigma": [5, 50], "shot": [1e-4, 1e-2], "read": 1e-4}`.
     Names that no model takes are an error (typos)."""
-    if isinstance(spec, GaussianNoise | PoissonGaussianNoise):
+    if isinstance(spec, GaussianNoise | PoissonGaussianNoise | MixedNoise):
         return spec
     if not isinstance(spec, Mapping):
         raise InvdnError(f"noise config must be a mapping with a 'kind', got {spec!r}")

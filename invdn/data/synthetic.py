@@ -1,9 +1,16 @@
-"""Clean images for synthetic-noise training: a folder of yours, or scikit-image's bundled photos.
+"""Clean images for synthetic-noise training: a folder of yours, or photos bundled with installed
+packages (no download).
 
-The bundled set needs no download. Colour photos only (gray ones would teach the network
-gray-only structure):
-- training: astronaut, rocket, immunohistochemistry, hubble_deep_field, retina
-- validation (held out): chelsea, coffee
+Bundled images by name (`bundled_images`): every `skimage.data` image stored inside the wheel
+(`astronaut`, `camera`, `brick`, …), `motorcycle` (the left view of `skimage.data.stereo_motorcycle`)
+and `grace_hopper` (matplotlib's sample photo). Gray images are repeated to 3 channels.
+
+The sets used by the project:
+- `SKIMAGE_TRAIN`: the demo's training photos (colour only, small and quick);
+- `PRETRAIN_TRAIN`: the shipped model's training set (`conf/experiment/pretrained.yaml`), the
+  colour photos plus matplotlib's portrait and four gray photos/textures for variety of structure;
+- `SKIMAGE_VAL`: validation (held out from both training sets);
+- `QUALITY_TEST`: `bench/quality.py`'s test images, never used in any training set.
 """
 
 from __future__ import annotations
@@ -13,17 +20,54 @@ from pathlib import Path
 import numpy as np
 
 from invdn.data.files import holdout, list_images
+from invdn.data.transforms import to_rgb
 from invdn.errors import InvdnError
 
 SKIMAGE_TRAIN = ("astronaut", "rocket", "immunohistochemistry", "hubble_deep_field", "retina")
+PRETRAIN_TRAIN = SKIMAGE_TRAIN + ("grace_hopper", "camera", "brick", "grass", "gravel")
 SKIMAGE_VAL = ("chelsea", "coffee")
+QUALITY_TEST = ("chelsea", "coffee", "motorcycle")
 
 
-def skimage_images(names: tuple[str, ...]) -> list[np.ndarray]:
-    """The named `skimage.data` photos as `(H, W, 3)` uint8 arrays."""
+def _special(name: str) -> np.ndarray | None:
+    if name == "motorcycle":
+        import skimage.data
+
+        return skimage.data.stereo_motorcycle()[0]
+    if name == "grace_hopper":
+        from matplotlib import cbook
+        from PIL import Image
+
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            return np.asarray(Image.open(f).convert("RGB"))
+    return None
+
+
+def bundled_image(name: str) -> np.ndarray:
+    """The bundled image `name` as an `(H, W, 3)` uint8 array (see the module docstring)."""
     import skimage.data
 
-    return [np.ascontiguousarray(getattr(skimage.data, name)()[:, :, :3]) for name in names]
+    img = _special(name)
+    if img is None:
+        loader = getattr(skimage.data, name, None)
+        if not callable(loader) or name.startswith("_"):
+            raise InvdnError(f"bundled image {name!r} unknown; use a skimage.data image name "
+                             "(e.g. astronaut), motorcycle or grace_hopper")
+        try:
+            img = loader()
+        except Exception as exc:  # images outside the wheel need a download (pooch)
+            raise InvdnError(f"bundled image {name!r} cannot be loaded offline ({exc}); pick "
+                             "another name or give data.root a folder of clean images") from None
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.ndim not in (2, 3):
+        raise InvdnError(f"bundled image {name!r} is not an 8-bit picture "
+                         f"({img.dtype}, shape {img.shape}); pick another name")
+    return np.ascontiguousarray(to_rgb(img))
+
+
+def bundled_images(names: tuple[str, ...] | list[str]) -> list[np.ndarray]:
+    """`bundled_image` for each of `names`."""
+    return [bundled_image(name) for name in names]
 
 
 def split_folder(root: str | Path, val_count: int, recursive: bool = False

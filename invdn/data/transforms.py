@@ -57,3 +57,31 @@ def augment_pair(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator | 
     if transpose:
         a, b = a.transpose(-1, -2), b.transpose(-1, -2)
     return a.contiguous(), b.contiguous()
+
+
+def random_scaled_patch(img: np.ndarray, size: int, scale: tuple[float, float],
+                        generator: torch.Generator | None = None) -> np.ndarray:
+    """A `size`×`size` patch of `(H, W, C)` `img` seen at a random zoom-out factor `s` drawn
+    uniformly from `scale` (0 < lo ≤ hi ≤ 1): a window of side `size / s` at a uniform position,
+    shrunk with area averaging (antialiased, so it adds no aliasing and averages away the
+    source's own noise and JPEG artefacts). The window is capped at the image's shorter side."""
+    lo, hi = scale
+    s = lo + (hi - lo) * float(torch.rand(1, generator=generator))
+    side = min(max(size, round(size / s)), *img.shape[:2])
+    top, left = random_crop_box(*img.shape[:2], side, generator)
+    window = img[top:top + side, left:left + side]
+    if side == size:
+        return window
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(window), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def color_jitter(x: torch.Tensor, gamma: tuple[float, float] = (0.7, 1.4),
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random channel permutation and gamma `x ** g` (`g` log-uniform in `gamma`) of a
+    `(3, H, W)` float image in [0, 1]; the result stays in [0, 1]."""
+    order = torch.randperm(3, generator=generator)
+    lo, hi = np.log(gamma[0]), np.log(gamma[1])
+    g = float(np.exp(lo + (hi - lo) * float(torch.rand(1, generator=generator))))
+    return x[order].clamp(min=0.0).pow(g)

@@ -12,9 +12,9 @@ from invdn.weights import load_model
 
 
 def default_weights_path() -> Path:
-    """Where the trained default InvDN weights are installed (`invdn/weights/default_invdn.pt`);
-    the file may be absent."""
-    return Path(str(files("invdn"))) / "weights" / "default_invdn.pt"
+    """Where the trained default InvDN weights are installed (`invdn/pretrained/default_invdn.pt`,
+    float16, trained by `conf/experiment/pretrained.yaml`; docs/pretrained.md)."""
+    return Path(str(files("invdn"))) / "pretrained" / "default_invdn.pt"
 
 
 def load_checkpoint_or_default(checkpoint: str | Path | None) -> nn.Module:
