@@ -6,7 +6,8 @@ leaves the previous checkpoint intact (Lightning's own writer goes through a tem
 the system temp folder and a non-atomic move). `RunCheckpoint` is Lightning's `ModelCheckpoint`
 (best by the monitored metric after each validation, `last.ckpt`) that also refreshes
 `last.ckpt` every `save_last_every_n_steps` optimizer steps, so a killed run loses at most that
-many steps.
+many steps, and once more when training ends between validations (max_steps or max_time reached
+mid-epoch), so `last.ckpt` always holds the final weights.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 class RunCheckpoint(ModelCheckpoint):
     """`ModelCheckpoint` plus `save_last_every_n_steps`: also write `last.ckpt` whenever the
     global step reaches a multiple of it (0: only when `ModelCheckpoint` itself saves, after
-    validation). Best-checkpoint selection is unchanged: it still follows each validation."""
+    validation), and when training ends at a step no save has covered. Best-checkpoint selection
+    is unchanged: it still follows each validation."""
 
     def __init__(self, *args: Any, save_last_every_n_steps: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,4 +76,13 @@ class RunCheckpoint(ModelCheckpoint):
         n, step = self.save_last_every_n_steps, trainer.global_step
         # With gradient accumulation several batches share a step: save once per step.
         if n and step and step % n == 0 and step != self._last_refresh_step:
+            self.save_last_now(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        # Lightning stops at max_steps/max_time without a last validation, so without this the
+        # steps after the last save would be lost (not called when training raised).
+        step = trainer.global_step
+        if self.save_last and step and step not in (self._last_global_step_saved,
+                                                    self._last_refresh_step):
             self.save_last_now(trainer)

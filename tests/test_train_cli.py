@@ -147,3 +147,16 @@ def test_resume_equals_uninterrupted(tmp_path):
     state = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["global_step"] == 6
     assert state["lr_schedulers"][0]["last_epoch"] == 6
+
+
+def test_a_run_ending_between_validations_still_saves_its_final_weights(tmp_path):
+    # 2 steps per epoch: the run stops at step 5, mid-epoch, after the validation of step 4
+    result = train(compose_config(tiny(tmp_path / "run", "trainer.max_steps=5")))
+    assert result.steps == 5
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == 5
+    final = result.system.model.state_dict()
+    for key, value in final.items():
+        torch.testing.assert_close(state["state_dict"]["model." + key], value, rtol=0, atol=0)
+    best = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=True)
+    assert best["global_step"] == 4  # best still follows validations only

@@ -17,6 +17,7 @@ def collect() -> dict:
     import torch
 
     from invdn import __version__
+    from invdn.inference.loading import default_weights_path
     from invdn.sizes import default_model_sizes
 
     devices = ["cpu"]
@@ -33,7 +34,19 @@ def collect() -> dict:
         "devices": devices,
         "cpu_threads": torch.get_num_threads(),
         "parameters": default_model_sizes(),
+        "default_weights": _weights_info(default_weights_path()),
     }
+
+
+def _weights_info(path) -> dict:
+    """Path, size and SHA-256 of the installed default weights (`installed: false` if absent)."""
+    import hashlib
+
+    if not path.is_file():
+        return {"path": str(path), "installed": False}
+    data = path.read_bytes()
+    return {"path": str(path), "installed": True, "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,4 +68,8 @@ def run(args: argparse.Namespace) -> int:
     for name, n in rows:
         print(f"  {name:<30}{n:>12,}")
     print(f"  InvDN / DANet total: {p['invdn_over_danet_percent']:.2f} %")
+    w = info["default_weights"]
+    print(f"default weights: {w['path']} ("
+          + (f"{w['bytes'] / 1e6:.1f} MB, sha256 {w['sha256'][:12]}…)" if w["installed"]
+             else "not installed: pass --checkpoint to the commands)"))
     return 0
