@@ -22,6 +22,7 @@ the first image at σ = 25) under `--out`, atomically, and prints the Markdown t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -98,7 +99,12 @@ def methods(args: argparse.Namespace) -> dict[str, Method]:
         table["danet"] = network(load_model(args.danet))
     table.update(bm3d=classical("bm3d"), bm3d_oracle=classical("bm3d", oracle=True),
                  nlm=classical("nlm"), wavelet=classical("wavelet"))
-    return {k: v for k, v in table.items() if k not in args.skip}
+    skip = set(args.skip)
+    if not skip >= {"bm3d", "bm3d_oracle"} and importlib.util.find_spec("bm3d") is None:
+        print("bm3d is not installed (pip install 'invdn[classical]'): leaving out the BM3D rows",
+              flush=True)
+        skip |= {"bm3d", "bm3d_oracle"}
+    return {k: v for k, v in table.items() if k not in skip}
 
 
 def center(img: np.ndarray, crop: int | None) -> np.ndarray:

@@ -2,8 +2,9 @@
 
     python bench/run_all.py [--out bench-results] [--quick]
 
-Runs bench/infer.py, bench/train_step.py, bench/memory.py and bench/denoise_memory.py one after
-the other (each prints its own table), writes each JSON report into --out, and ends with a
+Runs bench/infer.py, bench/train_step.py, bench/memory.py, bench/denoise_memory.py and
+bench/quality.py (with the installed default weights) one after the other (each prints its own
+table), writes each JSON report into --out (quality: the folder --out/quality), and ends with a
 one-line status per benchmark. `--quick` uses small sizes to check the suite works (minutes, not
 the hour the full suite takes on a 2-core CPU); its numbers are not the ones to report, and
 bench/memory.py's targets, set for batch 4 x 144², may fail at its toy sizes.
@@ -24,6 +25,7 @@ FULL = {
     "train_step": [],
     "memory": [],
     "denoise_memory": ["--tiles", "512"],
+    "quality": [],
 }
 QUICK = {
     "infer": ["--sizes", "128", "--repeats", "1"],
@@ -32,8 +34,9 @@ QUICK = {
     "memory": ["--blocks", "1", "2", "--batch", "1", "--size", "64", "--repeats", "1"],
     "denoise_memory": ["--width", "1024", "--height", "768", "--tiles", "256",
                        "--compare-size", "256", "--compare-tile", "128"],
+    "quality": ["--images", "chelsea", "--crop", "64", "--skip", "bm3d", "bm3d_oracle"],
 }
-JSON_FLAG = {"denoise_memory": "--json"}
+JSON_FLAG = {"denoise_memory": "--json", "quality": "--out"}
 
 
 def main() -> int:
@@ -46,7 +49,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     status = []
     for name, extra in (QUICK if args.quick else FULL).items():
-        report = out / f"{name}.json"
+        report = out / (name if name == "quality" else f"{name}.json")
         cmd = [sys.executable, str(HERE / f"{name}.py"), *extra,
                JSON_FLAG.get(name, "--json-out"), str(report)]
         print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
