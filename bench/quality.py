@@ -38,10 +38,15 @@ from _common import machine  # noqa: E402
 from invdn.atomic import write_json, write_text  # noqa: E402
 from invdn.data.noise import GaussianNoise, PoissonGaussianNoise  # noqa: E402
 from invdn.data.synthetic import QUALITY_TEST, bundled_image  # noqa: E402
-from invdn.imageio import write_image  # noqa: E402
+from invdn.imageio import from_float, to_float, write_image  # noqa: E402
 from invdn.inference.classical import denoise_classical  # noqa: E402
 from invdn.inference.evaluate import block_metrics  # noqa: E402
-from invdn.inference.pipeline import DenoiseOptions, Denoiser  # noqa: E402
+from invdn.inference.pipeline import (  # noqa: E402
+    DenoiseOptions,
+    Denoiser,
+    image_to_tensor,
+    tensor_to_image,
+)
 from invdn.weights import load_model  # noqa: E402
 
 
@@ -70,9 +75,8 @@ LABELS = {
 
 def noisy_copy(clean: np.ndarray, setting: Setting, seed: int) -> np.ndarray:
     """`(H, W, 3)` uint8 clean → uint8 noisy, the noise fixed by `seed`."""
-    x = torch.from_numpy(clean).permute(2, 0, 1).float() / 255
-    noisy = setting.noise(x, torch.Generator().manual_seed(seed))
-    return (noisy.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    noisy = setting.noise(image_to_tensor(clean), torch.Generator().manual_seed(seed))
+    return tensor_to_image(noisy, clean)
 
 
 def network(model: torch.nn.Module, **options) -> Method:
@@ -82,9 +86,8 @@ def network(model: torch.nn.Module, **options) -> Method:
 
 def classical(method: str, oracle: bool = False) -> Method:
     def run(img: np.ndarray, setting: Setting) -> np.ndarray:
-        out = denoise_classical(img.astype(np.float32) / 255, method,
-                                setting.sigma if oracle else None)
-        return (out * 255 + 0.5).astype(np.uint8)
+        sigma = setting.sigma if oracle else None
+        return from_float(denoise_classical(to_float(img), method, sigma), img.dtype)
     return run
 
 

@@ -12,6 +12,7 @@ from invdn.data.synthetic import bundled_image
 from invdn.imageio import read_image, write_image
 from invdn.inference.evaluate import block_metrics
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
+from invdn.inference.pipeline import image_to_tensor, tensor_to_image
 from invdn.weights import model_config
 
 
@@ -30,9 +31,8 @@ def test_default_weights_ship_in_float16_and_load_as_the_paper_model():
 
 def test_denoise_without_checkpoint_cleans_a_held_out_photo(tmp_path, capsys):
     clean = np.ascontiguousarray(bundled_image("motorcycle")[200:328, 300:428])  # never trained on
-    x = torch.from_numpy(clean).permute(2, 0, 1).float() / 255
-    noisy_t = GaussianNoise(25.0)(x, torch.Generator().manual_seed(0))
-    noisy = (noisy_t.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    noisy = tensor_to_image(GaussianNoise(25.0)(image_to_tensor(clean),
+                                                torch.Generator().manual_seed(0)), clean)
     write_image(tmp_path / "noisy.png", noisy)
     assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out")]) == 0
     out = read_image(tmp_path / "out" / "noisy.png")
