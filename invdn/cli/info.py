@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from pathlib import Path
 
 HELP = "version, devices and parameter counts of the default models"
 
@@ -38,7 +39,7 @@ def collect() -> dict:
     }
 
 
-def _weights_info(path) -> dict:
+def _weights_info(path: Path) -> dict:
     """Path, size and SHA-256 of the installed default weights (`installed: false` if absent)."""
     import hashlib
 

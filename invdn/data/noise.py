@@ -133,12 +133,13 @@ class MixedNoise:
         if isinstance(self.p_gaussian, bool) or not isinstance(self.p_gaussian, int | float) \
                 or not 0.0 <= self.p_gaussian <= 1.0:
             raise InvdnError(f"noise p_gaussian={self.p_gaussian!r} must be a probability in [0, 1]")
-        object.__setattr__(self, "sigma", _as_range(self.sigma, "sigma", positive_range=False))
-        object.__setattr__(self, "shot", _as_range(self.shot, "shot", positive_range=True))
-        object.__setattr__(self, "read", _as_range(self.read, "read", positive_range=True))
-        object.__setattr__(self, "gaussian", GaussianNoise(self.sigma, self.clip))
-        object.__setattr__(self, "poisson_gaussian",
-                           PoissonGaussianNoise(self.shot, self.read, self.clip))
+        gaussian = GaussianNoise(self.sigma, self.clip)
+        poisson_gaussian = PoissonGaussianNoise(self.shot, self.read, self.clip)
+        # The two models parse and check the ranges; keep their normalized values.
+        for name, value in (("sigma", gaussian.sigma), ("shot", poisson_gaussian.shot),
+                            ("read", poisson_gaussian.read), ("gaussian", gaussian),
+                            ("poisson_gaussian", poisson_gaussian)):
+            object.__setattr__(self, name, value)
 
     def std(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-pixel standard deviation on the [0, 1] scale, same shape as `x`."""
@@ -172,7 +173,7 @@ def build_noise(spec: NoiseModel | Mapping) -> NoiseModel:
     the settings of every kind and switch with `kind` alone, e.g.
     `{"kind": "poisson_gaussian", "sigma": [5, 50], "shot": [1e-4, 1e-2], "read": 1e-4}`.
     Names that no model takes are an error (typos)."""
-    if isinstance(spec, GaussianNoise | PoissonGaussianNoise | MixedNoise):
+    if isinstance(spec, tuple(NOISE_KINDS.values())):
         return spec
     if not isinstance(spec, Mapping):
         raise InvdnError(f"noise config must be a mapping with a 'kind', got {spec!r}")
