@@ -5,8 +5,12 @@
 
 Test images are bundled photos that no training set of this project uses
 (`invdn.data.synthetic.QUALITY_TEST`). For each noise setting (Gaussian σ = 15, 25, 50 in 8-bit
-levels and one Poisson–Gaussian setting), every image gets its own fixed-seed noise, is
-quantized to 8 bits like a real photo, and every method denoises that same uint8 image. PSNR and
+levels, one Poisson–Gaussian setting and camera noise), every image gets its own fixed-seed noise,
+is quantized to 8 bits like a real photo, and every method denoises that same uint8 image.
+Camera noise is the unprocessing pipeline of Brooks et al. 2019 (`invdn.data.camera`): each
+image gets its own camera (colour matrix, white balance, gain) and a shot level drawn
+log-uniformly from [1e-3, 3e-3] (noisy input about 23–29 dB), all fixed by the seed and recorded
+in `quality.json` under `camera_params`. PSNR and
 SSIM follow the SPEC protocol (`invdn.inference.evaluate.block_metrics`: uint8, all channels,
 Gaussian-window SSIM); time is wall-clock seconds per megapixel.
 
@@ -36,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from invdn.atomic import write_json, write_text  # noqa: E402
-from invdn.data.noise import GaussianNoise, PoissonGaussianNoise  # noqa: E402
+from invdn.data.noise import CameraNoise, GaussianNoise, PoissonGaussianNoise  # noqa: E402
 from invdn.data.synthetic import QUALITY_TEST, bundled_image  # noqa: E402
 from invdn.imageio import from_float, to_float, write_image  # noqa: E402
 from invdn.inference.classical import denoise_classical  # noqa: E402
@@ -53,7 +57,7 @@ from invdn.weights import load_model  # noqa: E402
 @dataclass(frozen=True)
 class Setting:
     name: str
-    noise: GaussianNoise | PoissonGaussianNoise
+    noise: GaussianNoise | PoissonGaussianNoise | CameraNoise
     sigma: float | None  # the true σ on the [0, 1] scale (Gaussian only)
 
 
@@ -63,7 +67,12 @@ SETTINGS = (
     Setting("gauss50", GaussianNoise(50.0), 50 / 255),
     # variance 4e-3·x + 4e-4: σ ≈ 12.5 levels at mid-gray, 5 in the shadows, 17 in highlights
     Setting("poisson_gaussian", PoissonGaussianNoise(shot=4e-3, read=4e-4), None),
+    # raw shot variance in [1e-3, 3e-3] (read from the paper's fit), one camera per image;
+    # last in the list so the other settings keep their seeds
+    Setting("camera", CameraNoise(camera_shot=(1e-3, 3e-3)), None),
 )
+HEADS = {"gauss15": "σ=15", "gauss25": "σ=25", "gauss50": "σ=50",
+         "poisson_gaussian": "Poisson–Gaussian", "camera": "camera"}
 Method = Callable[[np.ndarray, Setting], np.ndarray]  # noisy uint8 (H, W, 3) → denoised uint8
 LABELS = {
     "noisy": "noisy input", "invdn": "InvDN (1 sample)", "invdn_mc8": "InvDN (MC 8)",
@@ -71,6 +80,17 @@ LABELS = {
     "bm3d_oracle": "BM3D (true σ)", "nlm": "non-local means (σ est.)",
     "wavelet": "wavelet BayesShrink (σ est.)",
 }
+
+
+def noise_seed(image_index: int, setting_index: int) -> int:
+    return 1000 * image_index + setting_index
+
+
+def camera_params(names: list[str]) -> dict[str, dict]:
+    """The camera each image gets in the camera setting (drawn first from its noise seed)."""
+    j, setting = next((j, s) for j, s in enumerate(SETTINGS) if s.name == "camera")
+    return {name: setting.noise.draw(1, torch.Generator().manual_seed(noise_seed(i, j))).as_dict()
+            for i, name in enumerate(names)}
 
 
 def noisy_copy(clean: np.ndarray, setting: Setting, seed: int) -> np.ndarray:
@@ -124,7 +144,7 @@ def run(args: argparse.Namespace) -> dict:
     records, grid_rows = [], {}
     for i, (name, clean) in enumerate(images.items()):
         for j, setting in enumerate(SETTINGS):
-            noisy = noisy_copy(clean, setting, seed=1000 * i + j)
+            noisy = noisy_copy(clean, setting, seed=noise_seed(i, j))
             megapixels = clean.shape[0] * clean.shape[1] / 1e6
             for method, fn in table.items():
                 if method == "bm3d_oracle" and setting.sigma is None:
@@ -163,8 +183,7 @@ def summarize(records: list[dict]) -> dict:
 
 def to_markdown(summary: dict, images: list[str]) -> str:
     names = [s.name for s in SETTINGS]
-    head = ("| method | " + " | ".join(f"σ={n[5:]}" if n.startswith("gauss") else "Poisson–Gaussian"
-                                         for n in names) + " | s/MP |")
+    head = "| method | " + " | ".join(HEADS[n] for n in names) + " | s/MP |"
     lines = [f"Mean PSNR (dB) / SSIM over {', '.join(images)}; time in seconds per megapixel.",
              "", head, "|" + "---|" * (len(names) + 2)]
     for method, cell in summary.items():
@@ -228,7 +247,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "quality.json", {
         "machine": machine("cpu"), "images": args.images, "crop": args.crop,
-        "settings": {s.name: repr(s.noise) for s in SETTINGS}, "summary": summary,
+        "settings": {s.name: repr(s.noise) for s in SETTINGS},
+        "camera_params": camera_params(args.images), "summary": summary,
         "records": result["records"]})
     write_text(out / "quality.md", markdown)
     write_image(out / "quality_grid.png", grid_image(result["grid"]))

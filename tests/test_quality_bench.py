@@ -30,15 +30,19 @@ def test_quality_bench_smoke(tmp_path):
     result = json.loads((out / "quality.json").read_text())
     methods = {"noisy", "invdn", "invdn_mc8", "invdn_x8", "danet", "nlm", "wavelet"}
     assert set(result["summary"]) == methods
-    settings = {"gauss15", "gauss25", "gauss50", "poisson_gaussian"}
+    settings = {"gauss15", "gauss25", "gauss50", "poisson_gaussian", "camera"}
     assert len(result["records"]) == len(methods) * len(settings)
     noisy = result["summary"]["noisy"]["settings"]
     # the noise really has the advertised strength: PSNR of noisy falls as sigma grows
     assert noisy["gauss15"]["psnr"] > noisy["gauss25"]["psnr"] > noisy["gauss50"]["psnr"]
     assert 19.5 < noisy["gauss25"]["psnr"] < 21.5  # 20.2 dB for sigma 25, a bit more when clipped
     assert result["summary"]["nlm"]["settings"]["gauss25"]["psnr"] > noisy["gauss25"]["psnr"]
+    assert 20 < noisy["camera"]["psnr"] < 35  # shot variance 1e-3 … 3e-3: about 23–29 dB
+    camera = result["camera_params"]["chelsea"]
+    assert 1e-3 <= camera["shot"][0] <= 3e-3 and len(camera["rgb2cam"][0]) == 3
     table = (out / "quality.md").read_text()
     assert "| InvDN (MC 8) |" in table and "σ=25" in table and "Poisson–Gaussian" in table
+    assert "| camera | s/MP |" in table
     grid = read_image(out / "quality_grid.png")
     assert grid.shape[0] == 48 + 24 and grid.shape[2] == 3 and grid.dtype == np.uint8
     assert not list(out.glob(".*tmp"))

@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from invdn.data.noise import GaussianNoise, MixedNoise, PoissonGaussianNoise, build_noise
+from invdn.data.noise import (
+    CameraNoise,
+    GaussianNoise,
+    MixedNoise,
+    PoissonGaussianNoise,
+    build_noise,
+)
 from invdn.data.sidd import find_sidd_scenes, load_mat_blocks
 
 _LAZY = {
@@ -20,8 +26,8 @@ _LAZY = {
     "prepare_sidd_cache": "invdn.data.cache",
 }
 
-__all__ = ["GaussianNoise", "MixedNoise", "PoissonGaussianNoise", "build_noise", "find_sidd_scenes",
-           "load_mat_blocks", *_LAZY]
+__all__ = ["CameraNoise", "GaussianNoise", "MixedNoise", "PoissonGaussianNoise", "build_noise",
+           "find_sidd_scenes", "load_mat_blocks", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

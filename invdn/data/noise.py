@@ -3,7 +3,15 @@
 Images are float tensors in [0, 1], shaped `(C, H, W)` or `(B, C, H, W)`; the result has the same
 shape and dtype, clipped to [0, 1] unless `clip=False`.
 
-`MixedNoise` draws, per image, one of the two (the shipped model is trained on it).
+`MixedNoise` draws, per image, one of the two (the shipped model is trained on it), or camera
+noise with probability `p_camera`.
+
+`CameraNoise` is the unprocessing pipeline of Brooks et al. (CVPR 2019, `invdn.data.camera`):
+sRGB → camera raw → RGGB mosaic → shot + read noise → demosaic → sRGB. Its noise is signal
+dependent, spatially and channel correlated. `camera_shot` is the log-uniform range of the shot
+variance on the raw [0, 1] scale (the paper's `[1e-4, 1.2e-2]`); the read variance follows the
+paper's sensor fit, log read = 2.18·log shot + 1.20 + N(0, 0.26). `demosaic` is `bilinear`
+(torch), `opencv`, `opencv_ea` (cv2.cvtColor Bayer, bilinear / edge-aware) or `kornia`.
 
 Units (the one thing to remember):
 - `GaussianNoise.sigma` is in **8-bit levels** (0..255), the convention of denoising papers:
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from invdn.data.camera import DEMOSAIC_METHODS, add_camera_noise, draw_params
 from invdn.errors import InvdnError
 
 Param = float | Sequence[float]
@@ -119,30 +128,69 @@ class PoissonGaussianNoise:
 
 
 @dataclass(frozen=True)
+class CameraNoise:
+    """Camera-like noise (unprocessing, Brooks et al. 2019); `camera_shot` a shot-variance range
+    (or fixed value; 0 switches the noise off), `demosaic` one of `DEMOSAIC_METHODS`."""
+
+    camera_shot: Param = (1e-4, 1.2e-2)
+    demosaic: str = "bilinear"
+    clip: bool = True
+
+    def __post_init__(self) -> None:
+        shot = _as_range(self.camera_shot, "camera_shot", positive_range=True)
+        object.__setattr__(self, "camera_shot", shot)
+        if self.demosaic not in DEMOSAIC_METHODS:
+            raise InvdnError(f"noise demosaic={self.demosaic!r} unknown; use one of "
+                             f"{', '.join(DEMOSAIC_METHODS)}")
+
+    def draw(self, n: int, generator: torch.Generator | None = None,
+             device: torch.device | str = "cpu"):
+        """`n` random cameras (`invdn.data.camera.CameraParams`), the ones `__call__` draws first."""
+        return draw_params(n, self.camera_shot, generator, device)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noisy copy of RGB `x` (same shape, in [0, 1] when `clip`)."""
+        n = _check_input(x)
+        batch = x if x.dim() == 4 else x.unsqueeze(0)
+        noisy = add_camera_noise(batch, self.draw(n, generator, x.device), generator,
+                                 self.demosaic, self.clip)
+        return noisy if x.dim() == 4 else noisy[0]
+
+
+@dataclass(frozen=True)
 class MixedNoise:
-    """Per image, Gaussian noise with probability `p_gaussian`, else Poisson–Gaussian (the
-    shipped model's training noise: one network for both)."""
+    """Per image: camera noise with probability `p_camera`; otherwise Gaussian noise with
+    probability `p_gaussian`, else Poisson–Gaussian (the shipped model's training noise: one
+    network for all). E.g. `p_camera=0.34, p_gaussian=0.5` gives each model a third.
+    `p_camera=0` (the default) draws exactly what it drew before camera noise existed."""
 
     sigma: Param = (5.0, 50.0)
     shot: Param = (1e-4, 1e-2)
     read: Param = (1e-6, 1e-3)
     p_gaussian: float = 0.5
+    p_camera: float = 0.0
+    camera_shot: Param = (1e-4, 1.2e-2)
+    demosaic: str = "bilinear"
     clip: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.p_gaussian, bool) or not isinstance(self.p_gaussian, int | float) \
-                or not 0.0 <= self.p_gaussian <= 1.0:
-            raise InvdnError(f"noise p_gaussian={self.p_gaussian!r} must be a probability in [0, 1]")
+        for name in ("p_gaussian", "p_camera"):
+            p = getattr(self, name)
+            if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+                raise InvdnError(f"noise {name}={p!r} must be a probability in [0, 1]")
         gaussian = GaussianNoise(self.sigma, self.clip)
         poisson_gaussian = PoissonGaussianNoise(self.shot, self.read, self.clip)
-        # The two models parse and check the ranges; keep their normalized values.
+        camera = CameraNoise(self.camera_shot, self.demosaic, self.clip)
+        # The models parse and check the ranges; keep their normalized values.
         for name, value in (("sigma", gaussian.sigma), ("shot", poisson_gaussian.shot),
-                            ("read", poisson_gaussian.read), ("gaussian", gaussian),
-                            ("poisson_gaussian", poisson_gaussian)):
+                            ("read", poisson_gaussian.read), ("camera_shot", camera.camera_shot),
+                            ("gaussian", gaussian), ("poisson_gaussian", poisson_gaussian),
+                            ("camera", camera)):
             object.__setattr__(self, name, value)
 
     def std(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-pixel standard deviation on the [0, 1] scale, same shape as `x`."""
+        """Per-pixel standard deviation of the Gaussian / Poisson–Gaussian part on the [0, 1]
+        scale, same shape as `x` (camera noise has no per-pixel std: it is correlated)."""
         n = _check_input(x)
         pick = _per_image(torch.rand(n, generator=generator, device=x.device) < self.p_gaussian, x)
         gauss = self.gaussian.std(x, generator).expand_as(x)
@@ -150,13 +198,24 @@ class MixedNoise:
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Noisy copy of `x` (same shape, in [0, 1] when `clip`)."""
-        return _add_noise(x, self.std(x, generator), generator, self.clip)
+        if self.p_camera == 0.0:
+            return _add_noise(x, self.std(x, generator), generator, self.clip)
+        n = _check_input(x)
+        batch = x if x.dim() == 4 else x.unsqueeze(0)
+        camera = torch.rand(n, generator=generator, device=x.device) < self.p_camera
+        out = torch.empty_like(batch)
+        if not camera.all():
+            rest = batch[~camera]
+            out[~camera] = _add_noise(rest, self.std(rest, generator), generator, self.clip)
+        if camera.any():
+            out[camera] = self.camera(batch[camera], generator)
+        return out if x.dim() == 4 else out[0]
 
 
-NoiseModel = GaussianNoise | PoissonGaussianNoise | MixedNoise
+NoiseModel = GaussianNoise | PoissonGaussianNoise | CameraNoise | MixedNoise
 
 NOISE_KINDS = {"gaussian": GaussianNoise, "poisson_gaussian": PoissonGaussianNoise,
-               "mixed": MixedNoise}
+               "camera": CameraNoise, "mixed": MixedNoise}
 
 
 def _add_noise(x: torch.Tensor, std: torch.Tensor, generator: torch.Generator | None,
