@@ -23,6 +23,7 @@ COMMANDS = {
     "generate": "invdn.cli.generate",
     "train": "invdn.cli.train",
     "explain": "invdn.cli.explain",
+    "serve": "invdn.cli.serve",
 }
 
 

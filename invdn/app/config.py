@@ -1,0 +1,46 @@
+"""Limits and knobs of a running `invdn serve`, in one frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from invdn.errors import InvdnError
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """`max_upload_mb`: bytes of one uploaded image (MB = 10^6 bytes); `max_megapixels`: the
+    decompression-bomb guard of :func:`invdn.imageio.read_image`, as in `invdn denoise`;
+    `max_untiled_megapixels`: largest image allowed with tile 0 (whole image at once, memory
+    grows with the image); `max_samples`: cap on latent draws per request; `queue_size`: jobs
+    waiting behind the one running (more → HTTP 503); `result_ttl_s` / `result_budget_mb`: how
+    long and how many bytes of finished page results stay downloadable; `temp_dir`: where uploads
+    are staged (None: the system's temporary folder); `allowed_hosts`: accepted `Host` headers
+    (None: any), which stops DNS-rebinding pages from reaching a loopback server."""
+
+    max_upload_mb: float = 50.0
+    max_megapixels: float = 50.0
+    max_untiled_megapixels: float = 4.0
+    max_samples: int = 32
+    queue_size: int = 8
+    result_ttl_s: float = 3600.0
+    result_budget_mb: float = 1024.0
+    temp_dir: str | None = None
+    allowed_hosts: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        positive = {"--max-upload-mb": self.max_upload_mb, "--max-megapixels": self.max_megapixels,
+                    "--queue-size": self.queue_size, "max_untiled_megapixels":
+                    self.max_untiled_megapixels, "max_samples": self.max_samples,
+                    "result_ttl_s": self.result_ttl_s, "result_budget_mb": self.result_budget_mb}
+        for name, value in positive.items():
+            if not value > 0:
+                raise InvdnError(f"{name} must be > 0, got {value:g}")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1e6)
+
+    @property
+    def result_budget_bytes(self) -> int:
+        return int(self.result_budget_mb * 1e6)

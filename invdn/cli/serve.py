@@ -1,0 +1,56 @@
+"""Serve a local web page and HTTP API that denoise images (pip install 'invdn[app]').
+
+The weights are loaded once: the shipped default plus every --checkpoint (the page and the
+`model` form field pick among them). The page takes images by drag and drop, shows per-image
+progress, a before/after slider with zoom, the estimated noise level and the time taken, and
+downloads results in each input's format and bit depth (a zip for several). Scripts use
+`POST /api/denoise` (multipart in, image out; options as form fields, as in `invdn denoise`);
+the OpenAPI page is at /docs.
+
+Binds to 127.0.0.1 unless --host says otherwise (then a warning is printed). One inference
+worker runs one image at a time; when --queue-size images already wait, requests get HTTP 503
+with Retry-After. Uploads are limited by --max-upload-mb and --max-megapixels.
+
+examples:
+  invdn serve
+  invdn serve --checkpoint invdn.pt --checkpoint runs/…/checkpoints/best.ckpt --port 8080
+  curl -F file=@photo.png -F samples=4 http://127.0.0.1:8000/api/denoise -o photo-denoised.png
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "web page and HTTP API for denoising (pip install 'invdn[app]')"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", metavar="PATH", nargs="+", action="extend", default=[],
+                        help="extra weights to offer next to the shipped default: invdn export, "
+                             "`invdn train` .ckpt or original InvDN .pth (repeatable)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="TCP port (default 8000; 0 picks a free one)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--max-upload-mb", type=float, default=50.0, metavar="MB",
+                        help="largest accepted upload per image in MB (default 50)")
+    parser.add_argument("--max-megapixels", type=float, default=50.0, metavar="MP",
+                        help="refuse images larger than this (default 50)")
+    parser.add_argument("--queue-size", type=int, default=8, metavar="N",
+                        help="images that may wait behind the running one; more get HTTP 503 "
+                             "(default 8)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"],
+                        help="uvicorn's log level; info logs every request (default info)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from invdn.app.config import ServeConfig
+    from invdn.app.server import serve
+
+    config = ServeConfig(max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
+                         queue_size=args.queue_size)
+    serve(args.checkpoint, args.host, args.port, args.device, config, args.log_level)
+    return 0
