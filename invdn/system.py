@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,10 @@ class DenoisingSystem(L.LightningModule):
 
     `model`/`loss`: modules or their `_target_` configs (checkpoints store configs, so
     `DenoisingSystem.load_from_checkpoint` and `invdn.weights.load_model` rebuild them).
-    Optimiser: Adam(`lr`, `betas`, `weight_decay`); MultiStepLR over optimiser steps
-    (`milestones`, `gamma`). Validation denoises each image (reflect-padded to the model's
+    Optimiser and schedule: `optimizer` and `scheduler` are Hydra `_partial_` configs (plain
+    dicts, stored in the checkpoint) called as `optimizer(params, lr=lr)` and
+    `scheduler(optimizer)`, stepped once per optimiser step; the defaults are the paper's
+    Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate (`scheduler=None`). Validation denoises each image (reflect-padded to the model's
     size multiple, cropped back) with `val_samples` latent draws from a generator seeded with
     `val_seed` at the start of every validation run, so the numbers are reproducible, and
     scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
@@ -42,10 +43,8 @@ class DenoisingSystem(L.LightningModule):
         model: nn.Module | dict,
         loss: nn.Module | dict,
         lr: float = 2e-4,
-        betas: Sequence[float] = (0.9, 0.999),
-        weight_decay: float = 1e-8,
-        milestones: Sequence[int] = (),
-        gamma: float = 0.5,
+        optimizer: dict | None = None,
+        scheduler: dict | None = None,
         val_samples: int = 1,
         val_seed: int = 0,
         preview_images: int = 4,
@@ -57,14 +56,14 @@ class DenoisingSystem(L.LightningModule):
         if not any(p.requires_grad for p in self.model.parameters()):
             raise ValueError("the model has no trainable parameters (e.g. model.blocks=[0,0]); "
                              "give it at least one block")
-        _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images,
-                        max_nonfinite_steps)
+        optimizer = _plain(optimizer if optimizer is not None else DEFAULT_OPTIMIZER)
+        scheduler = _plain(scheduler)
+        _check_settings(lr, val_samples, preview_images, max_nonfinite_steps)
+        _check_factories(optimizer, scheduler, lr)
         # Plain containers only: checkpoints must load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "model": model_config(self.model), "loss": model_config(self.loss),
-            "lr": float(lr), "betas": [float(b) for b in betas],
-            "weight_decay": float(weight_decay), "milestones": [int(m) for m in milestones],
-            "gamma": float(gamma), "val_samples": int(val_samples), "val_seed": int(val_seed),
+            "lr": float(lr), "optimizer": optimizer, "scheduler": scheduler, "val_samples": int(val_samples), "val_seed": int(val_seed),
             "preview_images": int(preview_images), "max_nonfinite_steps": int(max_nonfinite_steps),
         })
         self._val_generator: torch.Generator | None = None
@@ -124,9 +123,9 @@ class DenoisingSystem(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
         params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=hp.lr, betas=tuple(hp.betas),
-                                     weight_decay=hp.weight_decay)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, hp.milestones, hp.gamma)
+        optimizer, scheduler = _build_optimization(hp.optimizer, hp.scheduler, params, hp.lr)
+        if scheduler is None:
+            return {"optimizer": optimizer}
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -194,19 +193,56 @@ class DenoisingSystem(L.LightningModule):
                 if isinstance(g, torch.Generator)]
 
 
-def _check_settings(lr, betas, weight_decay, milestones, gamma, val_samples, preview_images,
-                    max_nonfinite_steps):
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True,
+                     "betas": [0.9, 0.999], "weight_decay": 1e-8}
+
+
+def _plain(node: Any) -> dict | None:
+    """A config node (DictConfig or dict) as a plain dict, for checkpoints loadable with
+    weights_only=True."""
+    if node is None:
+        return None
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(node, DictConfig):
+        node = OmegaConf.to_container(node, resolve=True)
+    if not isinstance(node, dict) or "_target_" not in node:
+        raise ValueError(f"expected a config with a _target_ (and _partial_: true), got {node!r}")
+    return dict(node)
+
+
+def _build_optimization(optimizer: dict, scheduler: dict | None, params: list, lr: float
+                        ) -> tuple[torch.optim.Optimizer, Any]:
+    """Instantiate the `_partial_` optimizer and scheduler configs for `params`."""
+    from hydra.utils import instantiate
+
+    opt = instantiate({**optimizer, "_partial_": True})(params, lr=lr)
+    sched = None if scheduler is None else instantiate({**scheduler, "_partial_": True})(opt)
+    return opt, sched
+
+
+def _check_factories(optimizer: dict, scheduler: dict | None, lr: float) -> None:
+    """Build both once on a dummy parameter so a bad config fails here, naming its key."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    params = [nn.Parameter(torch.zeros(1))]
+    built: Any = None
+    for key, node in (("system.optimizer", optimizer), ("system.scheduler", scheduler)):
+        if node is None:
+            continue
+        try:
+            factory = instantiate({**node, "_partial_": True})
+            built = factory(params, lr=lr) if built is None else factory(built)
+        except (InstantiationException, TypeError, ValueError, AttributeError) as err:
+            cause = err.__cause__ or err
+            text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            raise ValueError(text if text.startswith(key) else f"{key}: {text}") from err
+
+
+def _check_settings(lr, val_samples, preview_images, max_nonfinite_steps):
     if not lr > 0:
         raise ValueError(f"system.lr must be > 0, got {lr}")
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"system.betas must be two numbers in [0, 1), got {list(betas)}")
-    if not weight_decay >= 0:
-        raise ValueError(f"system.weight_decay must be >= 0, got {weight_decay}")
-    if list(milestones) != sorted(milestones) or any(m <= 0 for m in milestones):
-        raise ValueError(f"system.milestones must be increasing step counts > 0, "
-                         f"got {list(milestones)}")
-    if not 0 < gamma <= 1:
-        raise ValueError(f"system.gamma must be in (0, 1], got {gamma}")
     if val_samples < 1:
         raise ValueError(f"system.val_samples must be >= 1, got {val_samples}")
     if preview_images < 0:

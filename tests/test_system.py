@@ -212,5 +212,6 @@ def test_memory_efficient_training_step_matches_standard():
 def test_bad_settings_raise():
     with pytest.raises(ValueError, match="system.lr"):
         DenoisingSystem(_tiny_invdn(), DenoisingLoss(), lr=0)
-    with pytest.raises(ValueError, match="system.milestones"):
-        DenoisingSystem(_tiny_invdn(), DenoisingLoss(), milestones=[200, 100])
+    with pytest.raises(ValueError, match="system.scheduler"):
+        DenoisingSystem(_tiny_invdn(), DenoisingLoss(), scheduler={
+            "_target_": "invdn.schedules.warmup_cosine", "total_steps": 0})

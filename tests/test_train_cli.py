@@ -40,9 +40,10 @@ def test_paper_experiment_values():
     assert cfg.data._target_ == "invdn.data.SIDDDataModule"
     assert (cfg.data.patch_size, cfg.data.batch_size) == (144, 28)
     assert cfg.model.blocks == [8, 8] and cfg.model.width == 64
-    assert cfg.system.lr == 2e-4 and list(cfg.system.betas) == [0.9, 0.999]
-    assert cfg.system.weight_decay == 1e-8 and cfg.system.gamma == 0.5
-    assert list(cfg.system.milestones) == [100000, 200000, 300000, 400000, 500000]
+    opt, sched = cfg.system.optimizer, cfg.system.scheduler
+    assert cfg.system.lr == 2e-4 and opt._target_ == "torch.optim.Adam"
+    assert list(opt.betas) == [0.9, 0.999] and opt.weight_decay == 1e-8 and sched.gamma == 0.5
+    assert list(sched.milestones) == [100000, 200000, 300000, 400000, 500000]
     assert cfg.trainer.max_steps == 600000 and cfg.trainer.gradient_clip_val == 10
     assert (cfg.loss.lambda_forw, cfg.loss.lambda_back) == (16, 1)
     assert cfg.trainer.precision == "bf16-mixed"
@@ -73,7 +74,9 @@ ERRORS = [
     (["trainer.max_steps=0"], "trainer.max_steps=0 must be an integer >= 1"),
     (["model.width=0"], "model: width must be >= 1, got 0"),
     (["loss.reconstruction=huber"], "loss.reconstruction must be one of"),
-    (["system.milestones=[5,2]"], "system.milestones must be increasing"),
+    (["system/scheduler=warmup_cosine", "system.scheduler.warmup_steps=5000"],
+     "system.scheduler.warmup_steps must be in"),
+    (["system.optimizer._target_=torch.optim.Nope"], "system.optimizer: "),
     (["ckpt_path=/nonexistent/last.ckpt"], "ckpt_path=/nonexistent/last.ckpt is not a file"),
     (["trainer.precision=17"], "trainer: "),
     (["seed=abc"], "seed='abc' must be an integer >= 0"),

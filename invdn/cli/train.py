@@ -174,7 +174,9 @@ def train(cfg: Any) -> TrainResult:
     OmegaConf.resolve(cfg)
     try:
         loggers = [instantiate(cfg, f"logger.{name}") for name in cfg.get("logger") or {}]
-        callbacks = [instantiate(cfg, f"callbacks.{name}") for name in cfg.get("callbacks") or {}]
+        # A callback node may build None (switched off, e.g. callbacks.ema.decay=null).
+        callbacks = [c for c in (instantiate(cfg, f"callbacks.{name}")
+                                 for name in cfg.get("callbacks") or {}) if c is not None]
         stop = StopOnSignal()
         trainer = instantiate(cfg, "trainer", default_root_dir=str(run_dir), logger=loggers,
                               callbacks=[*callbacks, stop], plugins=[AtomicCheckpointIO()])

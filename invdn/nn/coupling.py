@@ -33,6 +33,13 @@ class CouplingBlock(nn.Module):
         self.G = make_subnet(subnet, split, rest, width)
         self.H = make_subnet(subnet, split, rest, width)
 
+    def zero_last_convs(self) -> None:
+        """Zero the output convolution of F, G and H: the block becomes the identity."""
+        for subnet in (self.F, self.G, self.H):
+            last = subnet.last_conv
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
     def log_scale(self, y1: Tensor) -> Tensor:
         """s = clamp·(2σ(H(y1)) − 1), bounded to (−clamp, clamp)."""
         return self.clamp * (torch.sigmoid(self.H(y1)) * 2 - 1)

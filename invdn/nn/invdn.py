@@ -14,6 +14,9 @@ from invdn.nn.haar import HaarDownsampling
 from invdn.nn.reversible import MEMORY_MODES, run_invertible
 
 
+INITS = ("default", "identity")
+
+
 class InvDN(nn.Module):
     """Invertible denoising network.
 
@@ -21,6 +24,9 @@ class InvDN(nn.Module):
     of `2**levels`) → lr `(B, C, H/2^L, W/2^L)`, z `(B, C·4^L − C, H/2^L, W/2^L)`.
     `model.inverse(lr, z)` is the exact inverse. `memory_efficient`: False, True (recompute
     activations from outputs, RevNet-style) or "checkpoint" (torch.utils.checkpoint, for comparison).
+    `init`: "default" (PyTorch's, as the paper's code) or "identity" (the last convolution of every
+    F, G and H zeroed, so each fresh coupling block is the identity, as in Glow); it only chooses
+    the starting weights, so it is not part of `config`.
     """
 
     def __init__(
@@ -32,6 +38,7 @@ class InvDN(nn.Module):
         width: int = 64,
         clamp: float = 1.0,
         memory_efficient: bool | str = False,
+        init: str = "default",
     ) -> None:
         super().__init__()
         blocks = [blocks] * levels if isinstance(blocks, int) else list(blocks)
@@ -54,6 +61,12 @@ class InvDN(nn.Module):
             layers += [CouplingBlock(channels, in_channels, subnet, width, clamp) for _ in range(n)]
         self.layers = nn.ModuleList(layers)
         self.out_channels = channels
+        if init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+        if init == "identity":
+            for layer in self.layers:
+                if isinstance(layer, CouplingBlock):
+                    layer.zero_last_convs()
         self.config = dict(in_channels=in_channels, levels=levels, blocks=self.blocks,
                            subnet=subnet, width=width, clamp=clamp)
 

@@ -19,6 +19,10 @@ class ResnetSubnet(nn.Module):
         self.conv3 = nn.Conv2d(width + cin, cout, 3, padding=1)
         self.act = nn.LeakyReLU(0.2)
 
+    @property
+    def last_conv(self) -> nn.Conv2d:
+        return self.conv3
+
     def forward(self, x: Tensor) -> Tensor:
         h = self.act(self.conv1(x))
         h = self.act(self.conv2(h))
@@ -43,6 +47,10 @@ class DenseSubnet(nn.Module):
             nn.init.zeros_(conv.bias)
         nn.init.zeros_(self.conv5.weight)
         nn.init.zeros_(self.conv5.bias)
+
+    @property
+    def last_conv(self) -> nn.Conv2d:
+        return self.conv5
 
     def forward(self, x: Tensor) -> Tensor:
         feats = [x]
