@@ -1,6 +1,7 @@
-"""Crop a dataset once into a cache of small PNGs, so training does not decode full images.
+"""Prepare training data once: crop SIDD into a cache, or gather clean photographs.
 
   invdn prepare sidd ROOT OUT [--crop 512] [--stride S | --crops-per-image N] [--workers W]
+  invdn prepare photos OUT [--short-side 512]
 
 ROOT is a SIDD sRGB download in any accepted layout (see data/README.md). By default every
 image is tiled with non-overlapping CROP x CROP windows (the last row/column flush with the
@@ -8,6 +9,13 @@ border); --stride S overlaps them, --crops-per-image N takes N random windows in
 Each image's center crop is stored too, for held-out validation. The run is resumable: run the
 same command again after an interruption and finished scenes are skipped. Train on the result
 with `invdn train data=sidd data.cache=OUT`.
+
+`photos` writes the allow-listed photographs of Debian packages (see `invdn.data.photos` and
+docs/pretrained.md; install them with `apt-get install --no-install-recommends mate-backgrounds
+lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers opencv-doc`),
+area-downscaled so the short side is at most --short-side (and by at least 2x), as PNGs with a
+manifest. Resumable: photos already in OUT are kept. Train on them with
+`invdn train data.root=OUT` (add `data.train_images=[...]` for bundled photos as well).
 """
 
 from __future__ import annotations
@@ -15,14 +23,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "crop SIDD once into a cache of 512x512 PNG pairs (resumable)"
+HELP = "crop SIDD into a cache of PNG pairs, or gather clean training photos (resumable)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=["sidd"], help="dataset kind")
-    parser.add_argument("root", help="the dataset folder (SIDD: holding Data/, or Data/ itself, "
-                                     "or GT/ + Noisy/)")
-    parser.add_argument("out", help="cache folder to create or resume")
+    parser.add_argument("dataset", choices=["sidd", "photos"], help="what to prepare")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="sidd: ROOT OUT (ROOT holding Data/, or Data/ itself, or GT/ + "
+                             "Noisy/; OUT the cache folder to create or resume); photos: OUT")
+    parser.add_argument("--short-side", type=int, default=512,
+                        help="photos: largest short side of a written photo in pixels (512)")
     parser.add_argument("--crop", type=int, default=512, help="crop side in pixels (512)")
     placement = parser.add_mutually_exclusive_group()
     placement.add_argument("--stride", type=int, help="grid step in pixels (default: --crop)")
@@ -34,6 +44,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from invdn.errors import InvdnError
+
+    wanted = {"sidd": "ROOT OUT", "photos": "OUT"}[args.dataset]
+    if len(args.paths) != len(wanted.split()):
+        raise InvdnError(f"invdn prepare {args.dataset} takes {wanted}, got "
+                         f"{len(args.paths)} path(s)")
+    if args.dataset == "photos":
+        return _photos(args.paths[0], args.short_side)
+    args.root, args.out = args.paths
+    return _sidd(args)
+
+
+def _photos(out: str, short_side: int) -> int:
+    from invdn.data.photos import prepare_photos
+
+    summary = prepare_photos(out, short_side=short_side,
+                             log=lambda line: print(line, file=sys.stderr, flush=True))
+    missing = (f"; {summary['missing']} missing, install: apt-get install "
+               f"{' '.join(summary['missing_packages'])}" if summary["missing"] else "")
+    print(f"photos ready: {summary['out']} ({summary['photos']} photos, {summary['written']} "
+          f"new, {summary['skipped']} kept{missing}); train with "
+          f"`invdn train data.root={summary['out']}`")
+    return 0
+
+
+def _sidd(args: argparse.Namespace) -> int:
     from invdn.data.cache import CropPlan, prepare_sidd_cache
     from invdn.errors import InvdnError
 

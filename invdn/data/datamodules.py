@@ -30,7 +30,13 @@ from invdn.data.folders import find_folder_pairs
 from invdn.data.noise import NoiseModel, build_noise
 from invdn.data.sampling import EpochSampler, ResumableLoader
 from invdn.data.sidd import Scene, find_sidd_scenes, load_mat_blocks
-from invdn.data.synthetic import SKIMAGE_TRAIN, SKIMAGE_VAL, bundled_images, split_folder
+from invdn.data.synthetic import (
+    RESERVED,
+    SKIMAGE_TRAIN,
+    SKIMAGE_VAL,
+    bundled_images,
+    split_folder,
+)
 from invdn.errors import InvdnError
 
 DEFAULT_NOISE = {"kind": "gaussian", "sigma": [5.0, 50.0]}
@@ -256,11 +262,13 @@ class SyntheticDataModule(_PairDataModule):
 
     `root=None` uses images bundled with installed packages (see `invdn.data.synthetic`):
     `train_images` names them (default: the demo's colour photos), validation is always
-    chelsea and coffee. Otherwise the images under `root`, with `val_count` held out. `noise` is a
-    `build_noise` mapping, default Gaussian with sigma drawn from [5, 50] (8-bit levels) per
-    patch. `scale=[lo, hi]` and `color=true` add zoom-out and colour augmentation (see
-    `SyntheticPatches`). Validation images are center-cropped to `val_crop` and their noise is
-    seeded by `seed`, identical every epoch."""
+    chelsea and coffee. Otherwise the images under `root` (e.g. made by `invdn prepare photos`),
+    with `val_count` of them held out for validation (0: validate on chelsea and coffee), plus
+    the bundled `train_images` when given (none by default). `noise` is a `build_noise` mapping,
+    default Gaussian with sigma drawn from [5, 50] (8-bit levels) per patch. `scale=[lo, hi]`
+    and `color=true` add zoom-out and colour augmentation (see `SyntheticPatches`). Validation
+    images are center-cropped to `val_crop` and their noise is seeded by `seed`, identical every
+    epoch."""
 
     def __init__(self, root: str | None = None, recursive: bool = False, val_count: int = 2,
                  noise: NoiseModel | Mapping | None = None, val_crop: int | None = 256,
@@ -287,30 +295,36 @@ class SyntheticDataModule(_PairDataModule):
                              "factors), e.g. data.scale=[0.25,1.0]")
         return lo, hi
 
+    def _bundled_train(self, default: Sequence[str]) -> list[np.ndarray]:
+        """The bundled training images `train_images` names (`default` when it is null)."""
+        train_names = tuple(default if self.train_images is None else self.train_images)
+        if (not train_names and self.root is None) or set(train_names) & set(RESERVED):
+            raise InvdnError(f"data.train_images={list(train_names)} must be non-empty and must "
+                             f"not hold the validation or test images {list(RESERVED)}")
+        train = bundled_images(train_names)
+        for name, img in zip(train_names, train, strict=True):
+            check_patch_fits(img.shape[:2], self.patch_size, f"bundled image {name}")
+        return train
+
     def _build(self) -> tuple[Dataset, Dataset]:
         _check_count(self.samples_per_epoch, "samples_per_epoch", 1)
         _check_count(self.val_crop, "val_crop", 1, allow_none=True)
         noise, scale = build_noise(self.noise), self._scale()
         if self.root is None:
-            train_names = tuple(SKIMAGE_TRAIN if self.train_images is None else self.train_images)
-            if not train_names or set(train_names) & set(SKIMAGE_VAL):
-                raise InvdnError(f"data.train_images={list(train_names)} must be non-empty and "
-                                 f"must not hold the validation images {list(SKIMAGE_VAL)}")
-            train = bundled_images(train_names)
+            train = self._bundled_train(SKIMAGE_TRAIN)
             val, names = bundled_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
-            for name, img in zip(train_names, train, strict=True):
-                check_patch_fits(img.shape[:2], self.patch_size, f"bundled image {name}")
         else:
-            if self.train_images is not None:
-                raise InvdnError("data.train_images names bundled images and needs data.root=null;"
-                                 " with a folder, drop data.train_images")
-            _check_count(self.val_count, "val_count", 1)
-            train, val = split_folder(self.root, self.val_count, self.recursive)
-            names = [p.relative_to(self.root).with_suffix("").as_posix() for p in val]
-            for path in train:
+            _check_count(self.val_count, "val_count", 0)
+            bundled = self._bundled_train(())
+            folder, held = split_folder(self.root, self.val_count, self.recursive)
+            val, names = held, [p.relative_to(self.root).with_suffix("").as_posix() for p in held]
+            if self.val_count == 0:  # validate on the bundled photos, as runs without a folder do
+                val, names = bundled_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
+            for path in folder:
                 check_patch_fits(image_size(path), self.patch_size, path)
-            for path in val:
+            for path in held:
                 image_size(path)  # unreadable validation images fail now, not mid-epoch
+            train = [*folder, *bundled]
         return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch, self.seed,
                                  scale, self.color),
                 SyntheticImages(val, names, noise, self.val_crop, self.seed))

@@ -10,7 +10,11 @@ The sets used by the project:
 - `PRETRAIN_TRAIN`: the shipped model's training set (`conf/experiment/pretrained.yaml`), the
   colour photos plus matplotlib's portrait and four gray photos/textures for variety of structure;
 - `SKIMAGE_VAL`: validation (held out from both training sets);
-- `QUALITY_TEST`: `bench/quality.py`'s test images, never used in any training set.
+- `QUALITY_TEST`: `bench/quality.py`'s test images, never used in any training set;
+- `RESERVED`: names no training set may hold (validation, tests, independent checks).
+
+More photographs: `invdn prepare photos OUT` (`invdn.data.photos`) writes clean PNGs from Debian
+packages; train on them with `data.root=OUT`, and add bundled ones with `data.train_images`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ SKIMAGE_TRAIN = ("astronaut", "rocket", "immunohistochemistry", "hubble_deep_fie
 PRETRAIN_TRAIN = SKIMAGE_TRAIN + ("grace_hopper", "camera", "brick", "grass", "gravel")
 SKIMAGE_VAL = ("chelsea", "coffee")
 QUALITY_TEST = ("chelsea", "coffee", "motorcycle")
+# never trained on: validation, the quality test set and photos kept for independent checks
+RESERVED = (*SKIMAGE_VAL, "motorcycle", "stereo_motorcycle", "coins", "moon")
 
 
 def _special(name: str) -> np.ndarray | None:
