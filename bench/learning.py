@@ -47,6 +47,10 @@ RECIPES: dict[str, list[str]] = {
     "levels1+cosine+ema noclip": L1 + COSINE + EMA + ["trainer.gradient_clip_val=null"],
     "levels1+cosine+ema eps1e-6": L1 + COSINE + EMA + ["loss.eps=1e-6"],
     "levels1+cosine+ema fp32": L1 + COSINE + EMA + ["trainer.precision=32-true"],
+    "levels1 keep6+cosine+ema": L1 + COSINE + EMA + ["model.keep=6"],
+    "levels2 keep12+cosine+ema": COSINE + EMA + ["model.keep=12"],
+    "levels1 keep6 x12+cosine+ema": ["model.levels=1", "model.blocks=[12]", "model.keep=6"]
+    + COSINE + EMA,
 }
 
 

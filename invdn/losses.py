@@ -100,7 +100,8 @@ class DenoisingLoss(nn.Module):
         parts: dict[str, Tensor] = {}
         if hasattr(model, "inverse"):
             lr, z = model(noisy)
-            parts["forw"] = self.lambda_forw * squared_l2(lr.float(),
+            # Only the image channels of lr have a target (models may keep more channels).
+            parts["forw"] = self.lambda_forw * squared_l2(lr[:, : clean.shape[1]].float(),
                                                           downsample(clean, model.multiple))
             latent = self.gaussian_scale * torch.randn_like(z)
             denoised = model.inverse(lr, latent)

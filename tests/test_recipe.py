@@ -105,3 +105,40 @@ def test_ema_resume_equals_uninterrupted(tmp_path):
     a, b = full.system.model.state_dict(), resumed.system.model.state_dict()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("levels", "keep"), [(1, 6), (2, 12), (2, 3)])
+def test_keep_splits_output_and_fast_path_agrees(levels, keep):
+    torch.manual_seed(0)
+    model = InvDN(levels=levels, blocks=[2] * levels, width=8, keep=keep).eval()
+    x = torch.rand(2, 3, 16, 24)
+    with torch.enable_grad():
+        lr, z = model(x)
+        back = model.inverse(lr, z)
+    assert lr.shape[1] == keep and z.shape[1] == model.latent_channels == 3 * 4**levels - keep
+    torch.testing.assert_close(back, x, rtol=0, atol=2e-6)
+    with torch.no_grad():  # the inference fast path
+        lr_fast, z_fast = model(x)
+        torch.testing.assert_close(lr_fast, lr, rtol=0, atol=1e-5)
+        torch.testing.assert_close(z_fast, z, rtol=0, atol=1e-5)
+        torch.testing.assert_close(model.inverse(lr, z), back, rtol=0, atol=1e-5)
+        g = torch.Generator().manual_seed(1)
+        fast = model.denoise(x, generator=g)
+        model.fast_inference = False
+        plain = model.denoise(x, generator=g.manual_seed(1))
+    torch.testing.assert_close(fast, plain, rtol=0, atol=1e-5)
+    assert ("keep" in model.config) == (keep != 3)
+
+
+def test_keep_out_of_range_fails():
+    with pytest.raises(ValueError, match=r"keep must be in \[3, 12\)"):
+        InvDN(levels=1, blocks=[1], keep=12)
+
+
+def test_forward_loss_supervises_the_image_channels_of_a_wider_lr():
+    from invdn.losses import DenoisingLoss
+
+    model = InvDN(levels=1, blocks=[1], width=8, keep=6)
+    clean = torch.rand(2, 3, 16, 16)
+    parts = DenoisingLoss()(model, clean, clean)
+    assert torch.isfinite(parts["forw"]) and parts["loss"].requires_grad

@@ -152,6 +152,8 @@ def fast_forward(model, x: Tensor, need_latent: bool = True) -> tuple[Tensor, Te
     """`model(x)` → (lr, z); with `need_latent=False` z is None and the work that only feeds
     it (the last block's G and H) is skipped."""
     k = model.in_channels
+    extra = model.keep - k  # kept channels beyond the coupling's first branch
+    need_latent = need_latent or extra > 0
     levels = _levels(model)
     t = x
     for i, blocks in enumerate(levels):
@@ -162,6 +164,8 @@ def fast_forward(model, x: Tensor, need_latent: bool = True) -> tuple[Tensor, Te
             a, b = block.forward(a, b, need_x2=not skip)
         if not last_level:
             t = torch.cat((a, b), dim=1)
+    if extra:
+        return torch.cat((a, b[:, :extra]), dim=1).contiguous(), b[:, extra:].contiguous()
     return a.contiguous(), (b.contiguous() if b is not None else None)
 
 
@@ -169,7 +173,7 @@ def fast_forward(model, x: Tensor, need_latent: bool = True) -> tuple[Tensor, Te
 def fast_inverse(model, lr: Tensor, z: Tensor) -> Tensor:
     """`model.inverse(lr, z)`, fast."""
     k = model.in_channels
-    a, b = _cl(lr), _cl(z)
+    a, b = _cl(lr[:, :k]), _cl(torch.cat((lr[:, k:], z), dim=1))
     levels = _levels(model)
     for i, blocks in enumerate(reversed(levels)):
         for block in reversed(blocks):

@@ -27,6 +27,10 @@ class InvDN(nn.Module):
     `init`: "default" (PyTorch's, as the paper's code) or "identity" (the last convolution of every
     F, G and H zeroed, so each fresh coupling block is the identity, as in Glow); it only chooses
     the starting weights, so it is not part of `config`.
+    `keep`: how many channels of the last level's output form the kept image `lr` (default
+    `in_channels`, the paper's: the clean low-resolution image; the forward loss supervises its
+    first `in_channels`). The rest is the latent that denoising resamples; keeping more channels
+    keeps more of the image's detail through the bottleneck.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class InvDN(nn.Module):
         clamp: float = 1.0,
         memory_efficient: bool | str = False,
         init: str = "default",
+        keep: int | None = None,
     ) -> None:
         super().__init__()
         blocks = [blocks] * levels if isinstance(blocks, int) else list(blocks)
@@ -61,6 +66,10 @@ class InvDN(nn.Module):
             layers += [CouplingBlock(channels, in_channels, subnet, width, clamp) for _ in range(n)]
         self.layers = nn.ModuleList(layers)
         self.out_channels = channels
+        self.keep = in_channels if keep is None else int(keep)
+        if not in_channels <= self.keep < channels:
+            raise ValueError(f"keep must be in [{in_channels}, {channels}) for {levels} level(s), "
+                             f"got {keep}")
         if init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
         if init == "identity":
@@ -69,6 +78,8 @@ class InvDN(nn.Module):
                     layer.zero_last_convs()
         self.config = dict(in_channels=in_channels, levels=levels, blocks=self.blocks,
                            subnet=subnet, width=width, clamp=clamp)
+        if self.keep != in_channels:  # absent for the paper's layout: older weights files match
+            self.config["keep"] = self.keep
 
     @property
     def memory_efficient(self) -> bool | str:
@@ -88,7 +99,7 @@ class InvDN(nn.Module):
 
     @property
     def latent_channels(self) -> int:
-        return self.out_channels - self.in_channels
+        return self.out_channels - self.keep
 
     def check_input(self, x: Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -101,18 +112,18 @@ class InvDN(nn.Module):
             )
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """x `(B, C, H, W)` → (lr `(B, C, h, w)`, z `(B, latent_channels, h, w)`)."""
+        """x `(B, C, H, W)` → (lr `(B, keep, h, w)`, z `(B, latent_channels, h, w)`)."""
         self.check_input(x)
         if fast_path_applies(self, x):
             return fast_forward(self, x)
         out = run_invertible(self.layers, x, reverse=False, mode=self._mode)
-        return out[:, : self.in_channels], out[:, self.in_channels :]
+        return out[:, : self.keep], out[:, self.keep :]
 
     def inverse(self, lr: Tensor, z: Tensor) -> Tensor:
         """(lr, z) → image `(B, C, H, W)`; the exact inverse of :meth:`forward`."""
-        if lr.shape[1] != self.in_channels or z.shape[1] != self.latent_channels:
+        if lr.shape[1] != self.keep or z.shape[1] != self.latent_channels:
             raise ValueError(
-                f"expected lr with {self.in_channels} and z with {self.latent_channels} channels, "
+                f"expected lr with {self.keep} and z with {self.latent_channels} channels, "
                 f"got {lr.shape[1]} and {z.shape[1]}"
             )
         if fast_path_applies(self, lr):
