@@ -203,7 +203,7 @@ function layout(reset) {
   const nw = before.naturalWidth, nh = before.naturalHeight;
   if (!nw || !nh) return;
   const room = $("viewer").clientWidth - 24;
-  view.fit = Math.min(room / nw, (window.innerHeight * 0.62) / nh);
+  view.fit = Math.min(room / nw, (window.innerHeight * 0.55) / nh);
   view.W = Math.round(nw * view.fit);
   view.H = Math.round(nh * view.fit);
   const stage = $("stage");
