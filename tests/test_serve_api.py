@@ -328,3 +328,38 @@ def test_client_names_never_reach_the_disk(client, staging, tmp_path):
     assert all(p.parent.parent == staging for p in seen)
     assert not (tmp_path.parent / "outside.png").exists()
     assert not (tmp_path / "outside-denoised.png").exists()
+
+
+def test_job_store_bounds_finished_jobs(monkeypatch):
+    from invdn.app import jobs as jobs_module
+    from invdn.app.jobs import Job, JobStore
+    from invdn.app.process import Outcome
+
+    clock = [100.0]
+    monkeypatch.setattr(jobs_module.time, "monotonic", lambda: clock[0])
+    store = JobStore(ttl_s=60, budget_bytes=250, max_finished=3)
+
+    def finished(nbytes: int | None) -> Job:
+        job = Job(Path("/nonexistent/input.png"), Path("/nonexistent"), None, "m", 1, "x.png")
+        outcome = None if nbytes is None else Outcome(bytes(nbytes), ".png", 1, 1, 3, 8, 0, 0)
+        job.end(outcome, 422 if outcome is None else 200, None if outcome else "bad")
+        clock[0] += 1
+        return job
+
+    running = Job(Path("/nonexistent/input.png"), Path("/nonexistent"), None, "m", 1, "r.png")
+    store.add(running)
+    a, b = finished(100), finished(100)
+    store.add(a)
+    store.add(b)
+    assert store.get(a.id) and store.get(b.id)
+    c = finished(100)
+    store.add(c)  # 300 bytes > 250: the oldest result goes
+    assert store.get(a.id) is None and store.get(b.id) and store.get(c.id)
+    failures = [finished(None) for _ in range(3)]
+    for job in failures:
+        store.add(job)  # no bytes, but at most 3 finished jobs are kept
+    assert [j.id for j in failures if store.get(j.id)] == [j.id for j in failures]
+    assert store.get(b.id) is None and store.get(c.id) is None
+    clock[0] += 61
+    store.evict()  # the time limit
+    assert len(store) == 1 and store.get(running.id) is running  # never drops unfinished jobs

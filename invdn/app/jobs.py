@@ -81,10 +81,11 @@ class Job:
 
 class JobStore:
     """Page jobs by id. Finished ones are dropped after `ttl_s` seconds, and the oldest
-    finished ones whenever their results exceed `budget_bytes` together."""
+    finished ones whenever their results exceed `budget_bytes` together or there are more than
+    `max_finished` of them (failed jobs hold no result but still take room)."""
 
-    def __init__(self, ttl_s: float, budget_bytes: int) -> None:
-        self.ttl_s, self.budget_bytes = ttl_s, budget_bytes
+    def __init__(self, ttl_s: float, budget_bytes: int, max_finished: int = 1000) -> None:
+        self.ttl_s, self.budget_bytes, self.max_finished = ttl_s, budget_bytes, max_finished
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
@@ -107,10 +108,13 @@ class JobStore:
             done = sorted((j for j in self._jobs.values() if j.finished is not None),
                           key=lambda j: j.finished)
             total = sum(j.outcome.nbytes for j in done if j.outcome is not None)
+            count = len(done)
             for job in done:
-                if now - job.finished > self.ttl_s or total > self.budget_bytes:
+                if (now - job.finished > self.ttl_s or total > self.budget_bytes
+                        or count > self.max_finished):
                     del self._jobs[job.id]
                     total -= job.outcome.nbytes if job.outcome is not None else 0
+                    count -= 1
 
     def __len__(self) -> int:
         with self._lock:
