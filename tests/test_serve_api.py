@@ -263,6 +263,29 @@ def test_queue_full_gives_503_with_retry_after(registry, staging, tmp_path):
         assert post(client, data).status_code == 200
 
 
+def test_progress_while_running(client, tmp_path, monkeypatch):
+    from invdn.app.jobs import Job
+
+    reached, gate = threading.Event(), threading.Event()
+    original = Job.progress
+
+    def paused(self, tiles):
+        for i, tile in enumerate(original(self, tiles)):
+            if i == 3:  # three tiles blended, the fourth about to run
+                reached.set()
+                gate.wait(30)
+            yield tile
+
+    monkeypatch.setattr(Job, "progress", paused)
+    data = encoded(noisy((40, 40, 3)), ".png", tmp_path)
+    job = post(client, data, url="/api/jobs", tile=16, overlap=4).json()
+    assert reached.wait(30)
+    state = client.get(f"/api/jobs/{job['id']}").json()
+    assert (state["status"], state["tiles_done"], state["tiles_total"]) == ("running", 3, 9)
+    gate.set()
+    wait_for(lambda: client.get(f"/api/jobs/{job['id']}").json()["status"] == "done")
+
+
 def test_jobs_progress_previews_zip(client, tmp_path):
     a = noisy((40, 40, 3), np.uint16, seed=12)
     b = noisy((20, 24, 1), seed=13)
