@@ -1,6 +1,9 @@
 """Reading and writing images the way users have them: 8/16-bit, gray, RGB, RGBA; atomic writes.
 
-Arrays are `(H, W, C)` in RGB(A) order, C ∈ {1, 3, 4}, dtype uint8 or uint16.
+Arrays are `(H, W, C)` in RGB(A) order, C ∈ {1, 3, 4}, dtype uint8 or uint16, in the file's
+stored orientation. What decides how an image displays (EXIF orientation, ICC profile, JPEG
+quality) travels separately as :class:`invdn.imagemeta.ImageMeta` (`read_meta`, and
+`write_image(..., meta=)`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import numpy as np
 
 from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
+from invdn.imagemeta import ImageMeta, encode_tiff, embed_jpeg, embed_png, read_meta
+
+__all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
+           "from_float", "image_size", "DEFAULT_JPEG_QUALITY"]
 
 # libtiff/libpng warnings go to stderr and scare users; real failures still raise below.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+DEFAULT_JPEG_QUALITY = 95  # OpenCV's default; used when the input's quality is unknown
 
 
 def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndarray:
@@ -58,6 +66,22 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
     return np.ascontiguousarray(img)
 
 
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """`(height, width)` from the file's header (nothing decoded); None when Pillow cannot
+    parse it or it claims an absurd size."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                return im.size[1], im.size[0]
+    except Exception:  # noqa: BLE001 - unreadable headers are reported when the file is read
+        return None
+
+
 def _check_size(path: Path, max_megapixels: float) -> None:
     """Refuse images whose header claims more than `max_megapixels` before decoding them."""
     import warnings
@@ -70,17 +94,28 @@ def _check_size(path: Path, max_megapixels: float) -> None:
             with Image.open(path) as im:
                 w, h = im.size
     except Image.DecompressionBombError as err:
-        # Pillow refuses to open headers above twice its own limit; within ours, decode anyway.
-        bomb = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-        if bomb and max_megapixels * 1e6 < bomb:
-            raise InvdnError(f"{path}: more than {bomb / 1e6:.0f} MP, above the limit of "
-                             f"{max_megapixels:g} MP; raise --max-megapixels to process it") from err
+        # Pillow refuses to open headers above twice its own limit; its message carries the
+        # header's pixel count, which is what the user needs to see.
+        claimed = _claimed_pixels(str(err))
+        if claimed is None or claimed > max_megapixels * 1e6:
+            size = (f"its header claims {claimed / 1e6:,.0f} MP" if claimed is not None else
+                    f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP")
+            raise InvdnError(f"{path}: {size}, above the limit of {max_megapixels:g} MP; "
+                             "raise --max-megapixels to process it") from err
         return
     except Exception:  # noqa: BLE001 - unreadable headers are reported by the decoder below
         return
     if w * h > max_megapixels * 1e6:
         raise InvdnError(f"{path}: {w}x{h} is {w * h / 1e6:.1f} MP, above the limit of "
                          f"{max_megapixels:g} MP; raise --max-megapixels to process it")
+
+
+def _claimed_pixels(message: str) -> int | None:
+    """The pixel count in Pillow's "Image size (N pixels) exceeds limit …" message."""
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", message)
+    return int(found.group(1)) if found else None
 
 
 def to_float(img: np.ndarray) -> np.ndarray:
@@ -94,14 +129,38 @@ def from_float(img: np.ndarray, dtype: np.dtype | type = np.uint8) -> np.ndarray
     return (np.clip(img, 0.0, 1.0) * top + 0.5).astype(dtype)
 
 
-def write_image(path: str | Path, img: np.ndarray) -> None:
-    """Write `(H, W, C)` RGB(A)/gray uint8/uint16 atomically (temporary file, then rename)."""
+def write_image(path: str | Path, img: np.ndarray, meta: ImageMeta | None = None,
+                jpeg_quality: int | None = None) -> None:
+    """Write `(H, W, C)` RGB(A)/gray uint8/uint16 atomically (temporary file, then rename).
+
+    `meta` (from :func:`read_meta` of the input) puts its orientation, EXIF and ICC profile
+    into PNG, JPEG and TIFF outputs. JPEG quality: `jpeg_quality`, else the input's estimated
+    quality (`meta.jpeg_quality`), else 95."""
     path = Path(path)
-    if img.ndim == 3 and img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
-    ok, buf = cv2.imencode(path.suffix.lower() or ".png", img)
-    if not ok:
-        raise InvdnError(f"{path}: cannot encode this image as {path.suffix}")
-    write_atomic(path, lambda p: p.write_bytes(buf.tobytes()))
+    suffix = path.suffix.lower() or ".png"
+    meta = meta if meta is not None else ImageMeta()
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if suffix in (".tif", ".tiff") and meta:
+        data = encode_tiff(np.ascontiguousarray(img), meta)
+    else:
+        params: list[int] = []
+        if suffix in (".jpg", ".jpeg"):
+            quality = jpeg_quality or meta.jpeg_quality or DEFAULT_JPEG_QUALITY
+            if not 1 <= quality <= 100:
+                raise InvdnError(f"JPEG quality must be in 1..100, got {quality}")
+            params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+        bgr = img
+        if img.shape[2] == 3:
+            bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+        elif img.shape[2] == 4:
+            bgr = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+        ok, buf = cv2.imencode(suffix, bgr, params)
+        if not ok:
+            raise InvdnError(f"{path}: cannot encode this image as {path.suffix}")
+        data = buf.tobytes()
+        if meta and suffix == ".png":
+            data = embed_png(data, meta)
+        elif meta and suffix in (".jpg", ".jpeg"):
+            data = embed_jpeg(data, meta)
+    write_atomic(path, lambda p: p.write_bytes(data))

@@ -56,16 +56,61 @@ def save_weights(model: nn.Module, path: str | Path, half: bool = False) -> None
     )
 
 
+ACCEPTED = ("accepted: invdn weights (`invdn export --format weights`), `invdn train` "
+            "checkpoints (.ckpt) and the original InvDN code's .pth files")
+
+
+def _why_unreadable(path: Path, err: Exception) -> str:
+    """Why torch.load(weights_only=True) refused `path`, in our words. PyTorch's own message is
+    never passed on: it suggests `weights_only=False`, which runs any code the file holds."""
+    import pickle
+    import zipfile
+
+    text = str(err)
+    with open(path, "rb") as f:
+        head = f.read(2)
+    looks_torch = zipfile.is_zipfile(path) or head[:1] == b"\x80"  # torch zip or raw pickle
+    if isinstance(err, pickle.UnpicklingError) and looks_torch and (
+            "Unsupported global" in text or "GLOBAL" in text or "not an allowed global" in text):
+        return ("it stores Python objects besides tensors, and invdn does not unpickle those "
+                "because that can run code from the file")
+    if looks_torch:
+        return "a damaged or unsupported PyTorch file"
+    return "not a PyTorch file"
+
+
 def _load_file(path: Path) -> Any:
+    import warnings
+
     if not path.is_file():
         raise InvdnError(f"weights file not found: {path}; pass an existing --checkpoint")
     try:
         # Lightning checkpoints hold plain containers and tensors; weights_only keeps it safe.
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pickle-protocol notes from the safe unpickler
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad file for the user
-        reason = (str(err).strip().splitlines() or [""])[0]
-        raise InvdnError(f"cannot read weights {path}: not a PyTorch weights file "
-                         f"({type(err).__name__}: {reason})") from err
+        raise InvdnError(f"{path} is not a weights file invdn can read "
+                         f"({_why_unreadable(path, err)}); {ACCEPTED}") from None
+
+
+def check_fit(model: nn.Module, state: dict[str, Any], what: str = "weights") -> None:
+    """InvdnError naming the first key of `state` that `model` lacks, that is missing, or whose
+    shape differs (with both shapes) — before load_state_dict's multi-line report."""
+    own = model.state_dict()
+    name = type(model).__name__
+    for key, value in state.items():
+        if key not in own:
+            raise InvdnError(f"{what} do not fit {name}: the file has {key!r}, which the model "
+                             "lacks; the file holds another architecture")
+        if hasattr(value, "shape") and tuple(value.shape) != tuple(own[key].shape):
+            raise InvdnError(f"{what} do not fit {name}: {key} has shape {tuple(value.shape)} "
+                             f"in the file but {tuple(own[key].shape)} in the model; the file "
+                             "was trained with other model settings")
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise InvdnError(f"{what} do not fit {name}: {missing[0]!r} is missing from the file "
+                         f"({len(missing)} keys missing); the file holds another architecture")
 
 
 def detect_format(obj: Any) -> str:
@@ -82,8 +127,8 @@ def detect_format(obj: Any) -> str:
                 return "official"
         except ValueError:
             pass
-    raise InvdnError("unrecognised weights: expected an invdn export, an `invdn train` "
-                     "checkpoint (.ckpt) or an original InvDN .pth")
+    raise InvdnError(f"unrecognised weights: a PyTorch file, but none of the formats invdn "
+                     f"reads; {ACCEPTED}")
 
 
 def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
@@ -96,19 +141,25 @@ def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
     try:
         if kind == "official":
             model = InvDN(**official_kwargs)
-            model.load_state_dict(from_official_state_dict(read_state_dict(obj), model))
+            state = from_official_state_dict(read_state_dict(obj), model)
+            check_fit(model, state)
+            model.load_state_dict(state)
         elif kind == "invdn":
             model = build_model(obj["model"])
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                   for k, v in obj["state_dict"].items()})
+            state = {k: v.float() if v.is_floating_point() else v
+                     for k, v in obj["state_dict"].items()}
+            check_fit(model, state)
+            model.load_state_dict(state)
         else:
             config = obj["hyper_parameters"].get("model")
             if not isinstance(config, dict):
                 raise InvdnError("Lightning checkpoint has no model config in hyper_parameters")
             model = build_model(config)
             prefix = "model."
-            model.load_state_dict({k[len(prefix):]: v for k, v in obj["state_dict"].items()
-                                   if k.startswith(prefix)})
+            state = {k[len(prefix):]: v for k, v in obj["state_dict"].items()
+                     if k.startswith(prefix)}
+            check_fit(model, state)
+            model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError) as err:
         raise InvdnError(f"weights do not fit the model: {str(err).splitlines()[0]}") from err
     return model.eval()

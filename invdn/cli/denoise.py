@@ -1,7 +1,9 @@
 """Denoise image files, folders or globs into an output folder.
 
-Outputs keep each input's relative name and format (JPEG and WebP are re-encoded with OpenCV's
-default quality; pass --format png for lossless outputs), its bit depth (8 or 16 bit; 16-bit
+Outputs keep each input's relative name and format, how it displays (EXIF orientation and the
+rest of its EXIF, ICC colour profile: PNG, JPEG, TIFF), for JPEG a quality estimated from the
+input's quantisation tables (--jpeg-quality sets it; 95 for other inputs; --format png for
+lossless outputs), its bit depth (8 or 16 bit; 16-bit
 images written as JPEG/WebP/BMP via --format are scaled to 8 bit) and its channels: gray is
 denoised as RGB and written back as gray, an alpha channel is passed through untouched. Any
 size works (reflect-padded to the network's multiple of 4 and cropped back); large images run
@@ -9,7 +11,10 @@ in overlapping, blended tiles so memory stays bounded.
 
 Inputs are never overwritten, outputs are written atomically, existing outputs are skipped unless
 --overwrite, and a file that fails is reported while the others are still processed (the exit
-status is then 1). The same --seed gives the same output, whatever the file order.
+status is then 1); a full disk stops the batch at once and says how many were not done. The
+same --seed gives the same output, whatever the file order. Absurd tilings (more than 10,000
+tiles, or overlap making up most of the work) are refused before any work, and large jobs print
+an estimate of their time first.
 
 examples:
   invdn denoise photo.jpg -o denoised/ --checkpoint invdn.pt
@@ -59,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--format", choices=sorted(FORMATS), default="same",
                         help="output format (default: same as the input)")
+    parser.add_argument("--jpeg-quality", type=int, default=None, metavar="Q",
+                        help="quality 1-100 of JPEG outputs (default: the input's estimated "
+                             "quality for JPEG inputs, else 95)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs (default: skip them)")
     parser.add_argument("--max-megapixels", type=float, default=100.0, metavar="MP",
@@ -76,45 +84,51 @@ def make_denoiser(args: argparse.Namespace):
     return Denoiser(load_checkpoint_or_default(args.checkpoint), options, args.device)
 
 
-def _one_line(err: Exception, source: Path) -> str:
-    text = (str(err).splitlines() or [type(err).__name__])[0]
-    return text if str(source) in text else f"{source}: {text}"
+def tile_bar(quiet: bool | None):
+    """A tqdm wrapper for the tiles of one image (hidden for single-tile images)."""
+    from tqdm import tqdm
+
+    def wrap(tiles: list):
+        return tqdm(tiles, desc="tiles", unit="tile", leave=False,
+                    disable=True if len(tiles) == 1 else quiet)
+
+    return wrap
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.errors import InvdnError
-    from invdn.imageio import read_image, write_image
-    from invdn.inference.batch import fit_bit_depth, make_output_folder, plan_jobs
+    from invdn.inference.batch import make_output_folder, plan_jobs
+    from invdn.inference.files import denoise_jobs, image_sizes
 
     if not args.max_megapixels > 0:
         raise InvdnError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
+    if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
+        raise InvdnError(f"--jpeg-quality must be in 1..100, got {args.jpeg_quality}")
     start = time.perf_counter()
     jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
     todo = [j for j in jobs if args.overwrite or not j.target.exists()]
     skipped = len(jobs) - len(todo)
-    written = failed = 0
+    result = None
     if todo:
         denoiser = make_denoiser(args)  # checks the options and the device first
+        work = denoiser.plan(image_sizes(todo))  # refuses absurd tilings before any work
         make_output_folder(args.output)
+        if work.seconds is not None:
+            print(work.describe(), flush=True)
         quiet = True if args.quiet else None  # None: bars only on a terminal
-
-        def tile_bar(tiles: list):
-            return tqdm(tiles, desc="tiles", unit="tile", leave=False,
-                        disable=True if len(tiles) == 1 else quiet)
-
-        for job in tqdm(todo, desc="denoise", unit="img", disable=quiet):
-            try:
-                img = read_image(job.source, max_megapixels=args.max_megapixels)
-                out = fit_bit_depth(denoiser(img, progress=tile_bar), job.target)
-                write_image(job.target, out)
-                written += 1
-            except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
-                failed += 1
-                tqdm.write(f"failed: {_one_line(err, job.source)}", file=sys.stderr)
+        result = denoise_jobs(
+            todo, denoiser, max_megapixels=args.max_megapixels, jpeg_quality=args.jpeg_quality,
+            report=lambda line: tqdm.write(line, file=sys.stderr),
+            progress=lambda items: tqdm(items, desc="denoise", unit="img", disable=quiet),
+            tile_progress=tile_bar(quiet))
     elapsed = time.perf_counter() - start
     note = " (existing outputs; --overwrite replaces them)" if skipped else ""
-    print(f"{written} written, {skipped} skipped{note}, {failed} failed in {elapsed:.1f} s "
-          f"-> {Path(args.output)}")
-    return 1 if failed else 0
+    written, failed = (result.written, result.failed) if result else (0, 0)
+    not_done = f", {result.not_done} not done" if result and result.not_done else ""
+    print(f"{written} written, {skipped} skipped{note}, {failed} failed{not_done} in "
+          f"{elapsed:.1f} s -> {Path(args.output)}")
+    if result and result.stopped:
+        print(f"invdn denoise: {result.stopped}", file=sys.stderr)
+    return 1 if failed or (result and result.stopped) else 0

@@ -7,8 +7,10 @@ input file, and two inputs that would write the same output.
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,3 +141,53 @@ def fit_bit_depth(img: np.ndarray, target: Path) -> np.ndarray:
     if img.dtype == np.uint16 and target.suffix.lower() in EIGHT_BIT_SUFFIXES:
         return (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     return img
+
+
+# Out of space (ENOSPC) or over quota (EDQUOT): every later write would fail the same way.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@dataclass
+class BatchResult:
+    """How a batch ended: outputs `written`, `failed` (reported, the batch went on),
+    `not_done` (never attempted, or stopped mid-way) and why it `stopped` early (None: it
+    didn't)."""
+
+    written: int = 0
+    failed: int = 0
+    not_done: int = 0
+    stopped: str | None = None
+
+
+def run_batch(jobs: Sequence[Job], process: Callable[[Job], None],
+              report: Callable[[str], None],
+              progress: Callable[[Sequence[Job]], Iterable[Job]] | None = None) -> BatchResult:
+    """`process(job)` for every job. A failing job is reported (`report(line)`) and the batch
+    goes on; a full disk stops it at once, since every later write would fail too (what was
+    written stays; the failed output's temporary file is already gone)."""
+    result = BatchResult()
+    for i, job in enumerate(progress(jobs) if progress is not None else jobs):
+        try:
+            process(job)
+            result.written += 1
+        except OSError as err:
+            if err.errno not in DISK_FULL:
+                result.failed += 1
+                report(f"failed: {_one_line(err, job.source)}")
+                continue
+            result.not_done = len(jobs) - i
+            result.stopped = (f"stopped: no space left on the device writing {job.target} "
+                              f"({err.strerror}); {result.written} written, {result.not_done} "
+                              "not done; free some space and run the same command again "
+                              "(finished outputs are skipped)")
+            break
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+            result.failed += 1
+            report(f"failed: {_one_line(err, job.source)}")
+    return result
+
+
+def _one_line(err: Exception, source: Path) -> str:
+    """The error's first line, prefixed with the input's name unless it already has it."""
+    text = (str(err).splitlines() or [type(err).__name__])[0]
+    return text if str(source) in text else f"{source}: {text}"

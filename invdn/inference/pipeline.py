@@ -7,7 +7,8 @@ tiling, the file order or the device. Models without a latent (DANet) are run as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from torch import Tensor, nn
 from invdn.errors import InvdnError
 from invdn.inference.device import resolve_device
 from invdn.inference.latent import LatentField, image_key
-from invdn.inference.tiling import check_tiling, run_tiled
+from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
 from invdn.padding import pad_to_multiple
 
 ProgressFn = Callable[[list], Iterable]
@@ -43,6 +44,30 @@ class DenoiseOptions:
         if self.tile < 0 or self.overlap < 0 or (self.tile and 2 * self.overlap > self.tile):
             raise InvdnError(f"--tile {self.tile} / --overlap {self.overlap}: need tile >= 0 and "
                              "overlap <= tile / 2 (tile 0 disables tiling)")
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """The work of a batch: `images`, `megapixels` processed (tile overlap included), `tiles`,
+    `passes` per pixel, and where measured `seconds` at `rate` s/MP on `device`."""
+
+    images: int
+    megapixels: float
+    tiles: int
+    passes: float
+    seconds: float | None = None
+    rate: float | None = None
+    device: str = "cpu"
+
+    def describe(self) -> str:
+        """One line for the user, e.g. 'work: 3 images, 37.7 MP in 84 tiles …'."""
+        line = (f"work: {self.images} image{'s' * (self.images != 1)}, "
+                f"{self.megapixels:.1f} MP in {self.tiles:,} tiles, x{self.passes:g} passes")
+        if self.seconds is not None:
+            minutes = self.seconds / 60
+            took = f"{minutes:.0f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
+            line += f"; about {took} on {self.device} ({self.rate:.1f} s/MP measured here)"
+        return line
 
 
 def geometric(x: Tensor, t: int) -> Tensor:
@@ -86,6 +111,46 @@ class Denoiser:
 
     def _transforms(self) -> range:
         return range(8) if self.options.self_ensemble else range(1)
+
+    @property
+    def passes(self) -> float:
+        """Network work per pixel in units of one denoise (forward + inverse): each transform
+        runs one forward and `samples` inverses."""
+        return len(self._transforms()) * (1 + self.options.samples) / 2 if self.latent else \
+            len(self._transforms()) / 2
+
+    @torch.no_grad()
+    def seconds_per_megapixel(self, side: int = 128) -> float:
+        """Measured time of one denoise pass per megapixel on this device (a `side`² probe, run
+        twice; the second run is timed)."""
+        x = torch.rand((1, 3, side, side), generator=torch.Generator().manual_seed(0))
+        x = x.to(self.device)
+        elapsed = 0.0
+        for _ in range(2):
+            start = time.perf_counter()
+            out = self.model(x)
+            if self.latent:
+                out = self.model.inverse(out[0], torch.zeros_like(out[1]))
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            elapsed = time.perf_counter() - start
+        return elapsed / (side * side / 1e6)
+
+    def plan(self, sizes: Sequence[tuple[int, int]], measure_above: float = 8.0) -> WorkEstimate:
+        """The work of denoising images of `sizes` `(height, width)`, checked up front: an
+        absurd tiling raises InvdnError before anything runs. When it comes to more than
+        `measure_above` megapixel-passes, the device's speed is measured for a time estimate."""
+        m = self.multiple
+        megapixels, tiles = 0.0, 0
+        for h, w in sizes:
+            hp, wp = -(-h // m) * m, -(-w // m) * m
+            work = check_tile_work(hp, wp, self.tile, self.overlap, m)
+            megapixels += hp * wp * work.factor / 1e6
+            tiles += work.tiles
+        units = megapixels * self.passes
+        rate = self.seconds_per_megapixel() if units > measure_above else None
+        return WorkEstimate(len(sizes), megapixels, tiles, self.passes,
+                            None if rate is None else rate * units, rate, str(self.device))
 
     @torch.no_grad()
     def denoise_tensor(self, x: Tensor, key: tuple[int, ...] = (),

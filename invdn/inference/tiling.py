@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from invdn.errors import InvdnError
+
 TileFn = Callable[[Tensor, int, int], Tensor]
+
+# Beyond these a tiling is a mistake, not a choice: `--tile 8 --overlap 4` on a 1024² photo is
+# 65,025 tiles that compute every pixel 4 times (about ten minutes of nothing useful).
+MAX_TILES = 10_000
+MAX_WORK_FACTOR = 3.0   # processed pixels / image pixels (512/32 tiles: 1.1 to 2.3)
+SMALL_GRID = 64         # grids this small are never refused: the waste is bounded
 
 
 def tile_starts(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
@@ -63,6 +72,38 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, multiple: int = 
             for x in tile_starts(width, tile, overlap, multiple)]
 
 
+@dataclass(frozen=True)
+class TileWork:
+    """How much computing a tiling costs: `tiles` network calls processing `factor` times the
+    image's pixels (1.0: no overlap)."""
+
+    tiles: int
+    factor: float
+
+
+def tile_work(height: int, width: int, tile: int, overlap: int, multiple: int = 1) -> TileWork:
+    """The :class:`TileWork` of tiling a `height` x `width` image."""
+    grid = tile_grid(height, width, tile, overlap, multiple)
+    th, tw = grid[0][2:]
+    return TileWork(len(grid), len(grid) * th * tw / max(height * width, 1))
+
+
+def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: int = 1) -> TileWork:
+    """The tiling's :class:`TileWork`; InvdnError when it is absurd (more than MAX_TILES tiles,
+    or overlap making up most of the work on more than SMALL_GRID tiles)."""
+    work = tile_work(height, width, tile, overlap, multiple)
+    where = f"{width}x{height} in {work.tiles:,} tiles of {tile} px (overlap {overlap})"
+    if work.tiles > MAX_TILES:
+        raise InvdnError(f"{where}: more than {MAX_TILES:,} tiles; use a larger --tile "
+                         "(e.g. the default 512) or --tile 0")
+    if work.tiles > SMALL_GRID and work.factor > MAX_WORK_FACTOR:
+        share = 1 - 1 / work.factor
+        raise InvdnError(f"{where}: the overlap is {share:.0%} of the work (each pixel computed "
+                         f"{work.factor:.1f} times); use a smaller --overlap or a larger --tile "
+                         "(default 512 / 32)")
+    return work
+
+
 def check_tiling(tile: int, overlap: int, multiple: int) -> tuple[int, int]:
     """Validate `tile`/`overlap` (0 = no tiling; overlap at most half the tile) and round them to
     multiples of `multiple`: the tile up, the overlap up but to no more than half the tile."""
@@ -82,9 +123,11 @@ def run_tiled(x: Tensor, fn: TileFn, tile: int, overlap: int, multiple: int = 1,
     H and W must be multiples of `multiple`; `fn` returns a tensor of the patch's spatial size
     (any channel count), on any device; the result is assembled on `x`'s device.
     `tile` = 0 runs `fn` once on the whole image. `progress(tiles)` may wrap the tile list
-    (a progress bar).
+    (a progress bar). InvdnError before any work when the tiling is absurd
+    (:func:`check_tile_work`).
     """
     h, w = x.shape[-2:]
+    check_tile_work(h, w, tile, overlap, multiple)
     grid = tile_grid(h, w, tile, overlap, multiple)
     if len(grid) == 1:
         return fn(x, 0, 0).to(x.device)

@@ -1,0 +1,81 @@
+"""Issue 15 items 3 and 5: absurd tilings refused up front, work estimates, a full disk stops
+the batch, and the decompression-bomb message reports the header's own size."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+
+from invdn.cli.main import main
+from invdn.errors import InvdnError
+from invdn.imageio import read_image, write_image
+from invdn.inference.pipeline import DenoiseOptions, Denoiser
+from invdn.inference.tiling import check_tile_work
+
+
+def test_absurd_tilings_are_refused_before_any_work(tmp_path, tiny, capsys):
+    with pytest.raises(InvdnError, match="65,025 tiles.*more than 10,000 tiles"):
+        check_tile_work(1024, 1024, 8, 4, 4)
+    with pytest.raises(InvdnError, match=r"overlap is 7\d% of the work"):
+        check_tile_work(1024, 1024, 64, 32, 4)
+    assert check_tile_work(1024, 1024, 512, 32, 4).tiles == 9   # the default is fine
+    assert check_tile_work(12, 12, 8, 4, 4).tiles == 4          # small grids are never refused
+    # the command refuses a 1024² image at --tile 8 --overlap 4 without writing anything
+    write_image(tmp_path / "big.png", np.zeros((1024, 1024, 3), np.uint8))
+    calls = []
+    denoiser = Denoiser(tiny[0], DenoiseOptions(tile=8, overlap=4), "cpu")
+    denoiser.model.register_forward_hook(lambda *a: calls.append(1))
+    with pytest.raises(InvdnError, match="tiles"):
+        denoiser.plan([(1024, 1024)])
+    assert main(["denoise", str(tmp_path / "big.png"), "-o", str(tmp_path / "out"),
+                 "--checkpoint", str(tiny[1]), "--tile", "8", "--overlap", "4", "-q"]) == 2
+    assert "more than 10,000 tiles" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not calls
+
+
+def test_large_jobs_get_an_estimate_up_front(tiny):
+    denoiser = Denoiser(tiny[0], DenoiseOptions(samples=3), "cpu")
+    small = denoiser.plan([(64, 64)])
+    assert small.seconds is None and small.passes == 2  # (1 forward + 3 inverses) / 2
+    big = denoiser.plan([(3000, 4000)] * 2, measure_above=1.0)
+    assert big.images == 2 and big.megapixels > 24 and big.seconds > 0
+    assert "about" in big.describe() and "s/MP measured here" in big.describe()
+
+
+def test_disk_full_stops_the_batch_and_says_how_many_were_not_done(tmp_path, tiny, capsys,
+                                                                   monkeypatch):
+    import invdn.inference.files as files
+
+    for i in range(5):
+        write_image(tmp_path / "in" / f"{i}.png", np.full((8, 8, 3), 40 * i, np.uint8))
+    real_write, calls = files.write_image, []
+
+    def write(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(files, "write_image", write)
+    denoised = []
+    monkeypatch.setattr(Denoiser, "__call__",
+                        lambda self, img, progress=None: denoised.append(1) or img)
+    code = main(["denoise", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                 "--checkpoint", str(tiny[1]), "-q"])
+    out, err = capsys.readouterr()
+    assert code == 1 and len(calls) == 3 and len(denoised) == 3  # no work after the full disk
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png"]
+    assert "2 written" in out and "3 not done" in out
+    assert "no space left on the device" in err and "3 not done" in err
+
+
+def test_decompression_bomb_message_reports_the_header_size(tmp_path):
+    import corpus
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(corpus.huge_png_header(100_000, 100_000))  # 10,000 MP
+    with pytest.raises(InvdnError) as info:
+        read_image(path, max_megapixels=100)
+    assert "claims 10,000 MP" in str(info.value) and "179" not in str(info.value)
