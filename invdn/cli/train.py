@@ -11,11 +11,16 @@ examples:
       data.val_noisy_mat=/data/ValidationNoisyBlocksSrgb.mat \\
       data.val_gt_mat=/data/ValidationGtBlocksSrgb.mat
   invdn train experiment=sidd_paper trainer=ddp trainer.devices=4 ...   # 4 GPUs
-  invdn train ckpt_path=runs/2025-01-01_12-00-00/checkpoints/last.ckpt  # resume
+  invdn train resume=runs/2025-01-01_12-00-00 trainer.max_steps=2000    # continue a run
 
 Groups: data= synthetic|sidd|folders, model= invdn|invdn_small|danet, trainer= cpu|gpu|ddp,
 logger= csv|tensorboard, callbacks= default, experiment= sidd_paper|quick. Each run writes
 <run_dir>/config.yaml, logs/metrics.csv, checkpoints/{last,best}.ckpt and previews/*.png.
+
+Resuming: `resume=RUN` continues the run in RUN with its saved config.yaml (plus key=value
+overrides), appending to its logs and keeping its best checkpoint. `ckpt_path=RUN/checkpoints/
+last.ckpt` does the same when run_dir is left at its default or is RUN; with another run_dir it
+starts a new run folder from that checkpoint.
 
 Faults: checkpoints are written atomically; last.ckpt is refreshed every
 callbacks.checkpoint.save_last_every_n_steps steps, so a killed run resumes exactly (same
@@ -108,8 +113,9 @@ def _without_worker_traceback(err: InvdnError) -> InvdnError:
     return err
 
 
-def _check_resume(ckpt_path: str, model: Any) -> None:
-    """InvdnError unless `ckpt_path` is an `invdn train` checkpoint of the configured model."""
+def _check_resume(ckpt_path: str, model: Any) -> int:
+    """The checkpoint's global step; InvdnError unless `ckpt_path` is an `invdn train`
+    checkpoint of the configured model."""
     import torch
 
     from invdn.weights import model_config
@@ -129,6 +135,24 @@ def _check_resume(ckpt_path: str, model: Any) -> None:
                           if v != built.get(k))
         raise InvdnError(f"ckpt_path={ckpt_path} was trained with another model; resume with "
                          f"its settings: {differ}")
+    return int(state.get("global_step", 0))
+
+
+class _NoAdvert:
+    """A logging filter dropping Lightning's "💡 Tip: … litlogger" advertisement."""
+
+    def filter(self, record: Any) -> bool:
+        return "litlogger" not in str(record.getMessage())
+
+
+def _quiet_lightning_adverts() -> None:
+    import logging
+
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch",
+                 "lightning.fabric.utilities.rank_zero"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _NoAdvert) for f in log.filters):
+            log.addFilter(_NoAdvert())
 
 
 def _scalar(metrics: dict[str, Any], key: str) -> float | None:
@@ -147,14 +171,17 @@ def train(cfg: Any) -> TrainResult:
 
     from invdn.checkpointing import AtomicCheckpointIO
     from invdn.config import check_config, instantiate
+    from invdn.resume import keep_metrics_log, resume_in_place
     from invdn.signals import StopOnSignal, TrainingInterrupted
     from invdn.sizes import count_parameters
 
     check_config(cfg)
+    _quiet_lightning_adverts()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = instantiate(cfg, "model")
+    resume_step, same_folder = None, resume_in_place(cfg)
     if cfg.get("ckpt_path") is not None:
-        _check_resume(str(cfg.ckpt_path), model)
+        resume_step = _check_resume(str(cfg.ckpt_path), model)
     system = instantiate(cfg, "system", model=model, loss=instantiate(cfg, "loss"))
     datamodule = instantiate(cfg, "data")
     patch = cfg.data.get("patch_size")
@@ -167,6 +194,9 @@ def train(cfg: Any) -> TrainResult:
     rank, created = _global_rank(), False
     if rank != 0:  # only rank 0 writes; Lightning broadcasts its checkpoint folder
         run_dir = Path(os.environ.get(RUN_DIR_ENV) or str(cfg.run_dir))
+    elif same_folder is not None:  # continue the checkpoint's own run, in its folder
+        run_dir = same_folder
+        os.environ[RUN_DIR_ENV] = str(run_dir)
     else:
         run_dir, created = _make_run_dir(Path(str(cfg.run_dir)))
         os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
@@ -188,6 +218,10 @@ def train(cfg: Any) -> TrainResult:
         raise
     if rank == 0:
         _write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+        if same_folder is not None and resume_step is not None:
+            keep_metrics_log(loggers, resume_step)
+    if trainer.is_global_zero and same_folder is not None:
+        print(f"invdn train: continuing {run_dir} from step {resume_step}", flush=True)
     if trainer.is_global_zero:
         print(f"invdn train: {type(model).__name__} ({count_parameters(model):,} parameters), "
               f"{type(datamodule).__name__} patch {patch} batch {cfg.data.get('batch_size')}, "
@@ -246,7 +280,14 @@ def run(args: argparse.Namespace) -> int:
     if flags:
         raise InvdnError(f"unknown option {flags[0]}; options go before the overrides "
                          "(invdn train --cfg key=value …)")
-    cfg = compose_config(overrides)
+    resume = [o for o in overrides if o.startswith("resume=")]
+    if resume:
+        from invdn.resume import resume_config
+
+        rest = [o for o in overrides if not o.startswith("resume=")]
+        cfg = resume_config(resume[-1].partition("=")[2], rest)
+    else:
+        cfg = compose_config(overrides)
     if show:
         try:
             print(OmegaConf.to_yaml(cfg, resolve=True), end="")
