@@ -1,12 +1,12 @@
 """Generate new noisy realizations of a scene by resampling InvDN's latent.
 
-For each input image: the image is denoised (averaging --samples latent draws) and sent forward
-again to split its latent into detail (z_c) and noise (n = z − z_c); each realization keeps the
-low-resolution image and the detail and draws the noise anew with the same local strength:
-z' = z_c + T·σ_local(n)·ε. --mode all resamples all 45 latent channels; --mode high only the
-36 that descend from the finest Haar scale (the coarser noise stays the original's).
---temperature T scales the new noise (1 = the original's latent noise strength; the network's
-inverse is not linear, so check the report's std_original vs std_generated and adjust T).
+For each input image: each realization keeps the low-resolution image of InvDN's forward pass
+and draws a new latent with the input latent's own statistics (per-channel mean, local RMS
+deviation): z' = s·(μ + σ_local·ε). The scale s is calibrated on the image's central 256² crop
+so the generated noise level matches T times the input's own, estimated robustly from the
+input minus its clean estimate (--samples latent draws averaged). --mode all resamples all 45
+latent channels; --mode high only the 36 that descend from the finest Haar scale (the coarser
+noise stays the original's). bench/generate.py measures the match (README, Generate).
 
 Writes, per input, into -o OUT: <stem>_gen00<ext> ... (--count realizations), <stem>_clean<ext>
 (the clean estimate), and a noise report <stem>_noise.json / <stem>_noise.png comparing the
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("all", "high"), default="all",
                         help="resample all latent channels, or only the finest scale")
     parser.add_argument("--temperature", type=float, default=1.0, metavar="T",
-                        help="scale of the new noise (default 1 = the original's strength)")
+                        help="generated noise level / the input's (default 1; 0: no noise)")
     parser.add_argument("--window", type=int, default=5,
                         help="odd window (latent pixels) for the local noise strength")
     parser.add_argument("--samples", type=int, default=4,
@@ -73,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.atomic import write_atomic, write_text
-    from invdn.cli.denoise import _one_line
+    from invdn.cli.denoise import tile_bar
     from invdn.errors import InvdnError
-    from invdn.imageio import read_image, write_image
-    from invdn.inference.batch import plan_jobs
+    from invdn.imageio import read_image, read_meta, write_image
+    from invdn.inference.batch import plan_jobs, run_batch
     from invdn.inference.generate import (
         GenerateOptions,
         NoiseGenerator,
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                               tile=args.tile, overlap=args.overlap)
     jobs = plan_jobs(args.inputs, args.output, args.recursive)
     inputs = {os.path.realpath(j.source) for j in jobs}
-    plans = []
+    plans = {}
     for job in jobs:
         outs = _outputs(job.target, args.count)
         paths = [outs["clean"], *outs["realizations"], outs["json"], outs["png"]]
@@ -99,40 +99,41 @@ def run(args: argparse.Namespace) -> int:
         if clash is not None:
             raise InvdnError(f"output {clash} would overwrite an input; choose another -o")
         if args.overwrite or not all(p.exists() for p in paths):
-            plans.append((job, outs))
-    skipped, written, failed = len(jobs) - len(plans), 0, 0
+            plans[job] = outs
+    skipped, result = len(jobs) - len(plans), None
     if plans:
         generator = NoiseGenerator(load_checkpoint_or_default(args.checkpoint), options,
                                    args.device)
         quiet = True if args.quiet else None
 
-        def tile_bar(tiles: list):
-            return tqdm(tiles, desc="tiles", unit="tile", leave=False,
-                        disable=True if len(tiles) == 1 else quiet)
-
-        for job, outs in tqdm(plans, desc="generate", unit="img", disable=quiet):
+        def process(job) -> None:
+            outs = plans[job]
+            img = read_image(job.source, max_megapixels=args.max_megapixels)
+            meta = read_meta(job.source)
+            clean, realizations = generator(img, progress=tile_bar(quiet))
+            write_image(outs["clean"], clean, meta)
+            for path, gen in zip(outs["realizations"], realizations, strict=True):
+                write_image(path, gen, meta)
+            stats = noise_statistics(img, clean, realizations)
+            report = {"input": str(job.source), "mode": args.mode,
+                      "temperature": args.temperature, "latent_scale": generator.scale,
+                      "count": args.count, "window": args.window, "samples": args.samples,
+                      "seed": args.seed, "checkpoint": args.checkpoint, **stats}
+            fig = plot_noise(stats, f"{job.source.name}: mode {args.mode}, "
+                                    f"T={args.temperature:g}")
             try:
-                img = read_image(job.source, max_megapixels=args.max_megapixels)
-                clean, realizations = generator(img, progress=tile_bar)
-                write_image(outs["clean"], clean)
-                for path, gen in zip(outs["realizations"], realizations, strict=True):
-                    write_image(path, gen)
-                stats = noise_statistics(img, clean, realizations)
-                report = {"input": str(job.source), "mode": args.mode,
-                          "temperature": args.temperature, "count": args.count,
-                          "window": args.window, "samples": args.samples, "seed": args.seed,
-                          "checkpoint": args.checkpoint, **stats}
-                fig = plot_noise(stats, f"{job.source.name}: mode {args.mode}, "
-                                        f"T={args.temperature:g}")
-                write_atomic(outs["png"], lambda p, fig=fig: fig.savefig(p, dpi=110,
-                                                                         format="png"))
+                write_atomic(outs["png"], lambda p: fig.savefig(p, dpi=110, format="png"))
+            finally:
                 plt.close(fig)
-                write_text(outs["json"], json.dumps(report, indent=2))
-                written += 1
-            except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
-                failed += 1
-                tqdm.write(f"failed: {_one_line(err, job.source)}", file=sys.stderr)
+            write_text(outs["json"], json.dumps(report, indent=2))
+
+        result = run_batch(list(plans), process, lambda line: tqdm.write(line, file=sys.stderr),
+                           lambda items: tqdm(items, desc="generate", unit="img", disable=quiet))
     note = " (existing outputs; --overwrite replaces them)" if skipped else ""
+    written, failed = (result.written, result.failed) if result else (0, 0)
+    not_done = f", {result.not_done} not done" if result and result.not_done else ""
     print(f"{written} images done ({args.count} realizations each), {skipped} skipped{note}, "
-          f"{failed} failed in {time.perf_counter() - start:.1f} s -> {args.output}")
-    return 1 if failed else 0
+          f"{failed} failed{not_done} in {time.perf_counter() - start:.1f} s -> {args.output}")
+    if result and result.stopped:
+        print(f"invdn generate: {result.stopped}", file=sys.stderr)
+    return 1 if failed or (result and result.stopped) else 0

@@ -15,6 +15,7 @@ from invdn.errors import InvdnError
 
 COMMANDS = {
     "info": "invdn.cli.info",
+    "demo": "invdn.cli.demo",
     "prepare": "invdn.cli.prepare",
     "denoise": "invdn.cli.denoise",
     "export": "invdn.cli.export",

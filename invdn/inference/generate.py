@@ -1,23 +1,29 @@
 """New noisy realizations of a scene by resampling InvDN's latent (the paper's noise generation).
 
-InvDN maps a noisy image to a clean low-resolution image `lr` and a latent `z` holding noise and
-fine detail. To separate the two, the image is first denoised (`x̂ = inverse(lr, ε)`, averaged
-over latent draws) and sent forward again: its latent `z_c` holds the detail alone, so
-`n = z − z_c` is the noise as the network represents it. A new realization keeps `lr`, `z_c` and
-the noise's local strength, and draws the noise anew:
+InvDN maps a noisy image to a clean low-resolution image `lr` and a latent `z` that holds the
+noise (and fine detail). Denoising is `inverse(lr, ε)`: a trained InvDN maps any ordinary draw
+ε ~ N(0, I) to the same clean image, so the noise lives in the particular structure of `z`, not
+in its size. A new realization therefore keeps `lr` and draws a latent with the input latent's
+own statistics, per channel and per neighbourhood:
 
-    z' = z_c + T · σ_local(n) · ε      on the resampled channels (ε ~ N(0, I))
-    z' = z_c + n                       on the others (the original noise, unchanged)
+    z' = s · (μ + σ_local(z − μ) · ε)     on the resampled channels (ε ~ N(0, I))
+    z' = z                                on the others (the original noise, unchanged)
     x' = inverse(lr, z')
 
-σ_local is the per-channel RMS of n over a `window` x `window` latent neighbourhood, so the
-noise keeps its dependence on brightness and content. Modes: "all" resamples all latent
-channels; "high" only those descending from the first Haar level's detail bands (the finest
-scale: 36 of InvDN's 45), keeping the coarser noise of the original.
+μ is each channel's mean (over the calibration crop, below), σ_local its RMS deviation over a `window` x `window`
+latent neighbourhood (so the noise keeps its dependence on brightness and content). The inverse
+is far from linear in the latent's size, so the scale `s` is calibrated once per image, on its
+central CALIBRATION_SIDE² crop (the same whatever the tiling), against the input itself: the input's noise level is estimated robustly from `x − x̂` (x̂ the clean
+estimate; 2 · MAD / 0.6745 of the first Haar level's detail bands), and the `s` from a fixed
+grid whose calibration realization (its own latent draw) comes closest to `temperature` times
+that level is used. Modes: "all" resamples all latent channels; "high" only those descending
+from the first Haar level's detail bands (the finest scale: 36 of InvDN's 45), keeping the
+coarser noise of the original. `bench/generate.py` measures how well the result matches.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +40,23 @@ from invdn.inference.tiling import check_tiling, run_tiled
 from invdn.padding import pad_to_multiple
 
 MODES = ("all", "high")
-_DENOISE_DRAW, _NOISE_DRAW = 0, 1  # separate latent streams for the clean estimate and the noise
+# separate latent streams: the clean estimate, the realizations, the scale calibration
+_DENOISE_DRAW, _NOISE_DRAW, _CALIBRATION_DRAW = 0, 1, 2
+# candidate latent scales s (geometric, 2^(1/4) apart), tried in the calibration
+SCALES = tuple(2 ** (k / 4) for k in range(-8, 5))
+CALIBRATION_SIDE = 256  # pixels; the central crop the scale is calibrated on
+
+
+def robust_noise_std(residual: Tensor) -> Tensor:
+    """Noise standard deviation of `(B, C, H, W)` `residual` (same units), from the median
+    absolute value of its first Haar level's detail bands (Donoho's estimator; Haar here
+    scales a detail band of white noise σ to σ / 2). Robust to sparse edges left in it."""
+    from invdn.nn.haar import haar_forward
+
+    c = residual.shape[1]
+    h, w = residual.shape[-2] // 2 * 2, residual.shape[-1] // 2 * 2
+    details = haar_forward(residual[..., :h, :w])[:, c:]
+    return 2 * details.abs().median() / 0.6745
 
 
 def finest_scale_channels(in_channels: int, levels: int) -> list[int]:
@@ -51,7 +73,8 @@ def finest_scale_channels(in_channels: int, levels: int) -> list[int]:
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    """`count` realizations, `mode` 'all'|'high', `temperature` scales the drawn noise,
+    """`count` realizations, `mode` 'all'|'high', `temperature` the generated noise level
+    relative to the input's estimated level (0: no new noise),
     `window` (latent pixels) for the local noise strength, `samples` latent draws averaged for
     the clean estimate, `seed`, `tile`/`overlap` as in denoising."""
 
@@ -102,14 +125,61 @@ class NoiseGenerator:
             mask[finest_scale_channels(model.in_channels, model.levels)] = True
         self.mask = mask.to(self.device)[None, :, None, None]
 
+    def _split(self, patch: Tensor, draw, mu: Tensor | None = None
+               ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """lr, z, clean estimate, the latent's channel means μ (the patch's own unless given)
+        and local RMS deviation σ of a patch."""
+        o = self.options
+        lr, z = self.model(patch)
+        clean = sum(self.model.inverse(lr, draw(_DENOISE_DRAW, k))
+                    for k in range(o.samples)) / o.samples
+        if mu is None:
+            mu = z.mean(dim=(2, 3), keepdim=True)
+        sigma = F.avg_pool2d((z - mu).square(), o.window, stride=1, padding=o.window // 2,
+                             count_include_pad=False).sqrt()
+        return lr, z, clean.clamp(0, 1), mu, sigma
+
+    def _realize(self, lr: Tensor, z: Tensor, mu: Tensor, sigma: Tensor, eps: Tensor,
+                 scale: float) -> Tensor:
+        fresh = scale * (mu + sigma * eps)
+        return self.model.inverse(lr, torch.where(self.mask, fresh, z)).clamp(0, 1)
+
+    def _calibrate(self, padded: Tensor, field: LatentField) -> tuple[float, Tensor]:
+        """On the central crop: the latent's channel means μ `(1, C, 1, 1)`, and the scale
+        whose realization has the noise level closest to `temperature` x the input's own
+        (0.0 when temperature is 0)."""
+        o, m = self.options, self.multiple
+        h, w = padded.shape[-2:]
+        ch, cw = (min(CALIBRATION_SIDE // m * m, size) for size in (h, w))
+        y0, x0 = (h - ch) // 2 // m * m, (w - cw) // 2 // m * m
+        region = (y0 // m, x0 // m, ch // m, cw // m)
+
+        def draw(stream: int, k: int) -> Tensor:
+            return field.region(*region, draw=(stream, k)).to(self.device)
+
+        patch = padded[..., y0:y0 + ch, x0:x0 + cw].to(self.device)
+        lr, z, clean, mu, sigma = self._split(patch, draw)
+        if o.temperature == 0:
+            return 0.0, mu
+        target = max(float(o.temperature * robust_noise_std(patch - clean)), 1e-8)
+        eps = draw(_CALIBRATION_DRAW, 0)
+        errors = []
+        for s in SCALES:
+            level = float((self._realize(lr, z, mu, sigma, eps, s) - clean).std())
+            errors.append(abs(math.log(max(level, 1e-8) / target)))
+        return SCALES[int(np.argmin(errors))], mu
+
     @torch.no_grad()
     def generate_tensor(self, x: Tensor, key: tuple[int, ...] = (),
                         progress: ProgressFn | None = None) -> tuple[Tensor, Tensor]:
         """Noisy `(1, 3, H, W)` in [0, 1] → (clean estimate `(1, 3, H, W)`, realizations
-        `(count, 3, H, W)`), CPU, clamped to [0, 1]."""
+        `(count, 3, H, W)`), CPU, clamped to [0, 1]. The calibrated scale is left in
+        `self.scale`."""
         o, m = self.options, self.multiple
         padded, (h, w) = pad_to_multiple(x, m)
         field = LatentField(self.model.latent_channels, o.seed, key)
+        scale, mu = self._calibrate(padded, field)
+        self.scale = scale
 
         def tile_fn(patch: Tensor, y0: int, x0: int) -> Tensor:
             region = (y0 // m, x0 // m, patch.shape[-2] // m, patch.shape[-1] // m)
@@ -117,19 +187,9 @@ class NoiseGenerator:
             def draw(stream: int, k: int) -> Tensor:
                 return field.region(*region, draw=(stream, k)).to(self.device)
 
-            lr, z = self.model(patch.to(self.device))
-            clean = sum(self.model.inverse(lr, draw(_DENOISE_DRAW, k))
-                        for k in range(o.samples)) / o.samples
-            clean = clean.clamp(0, 1)
-            _, z_clean = self.model(clean)
-            noise = z - z_clean
-            sigma = F.avg_pool2d(noise.square(), o.window, stride=1, padding=o.window // 2,
-                                 count_include_pad=False).sqrt()
-            outs = [clean]
-            for r in range(o.count):
-                fresh = o.temperature * sigma * draw(_NOISE_DRAW, r)
-                outs.append(self.model.inverse(lr, z_clean + torch.where(self.mask, fresh,
-                                                                         noise)).clamp(0, 1))
+            lr, z, clean, _, sigma = self._split(patch.to(self.device), draw, mu)
+            outs = [clean] + [self._realize(lr, z, mu, sigma, draw(_NOISE_DRAW, r), scale)
+                              for r in range(o.count)]
             return torch.cat(outs, dim=1).cpu()
 
         out = run_tiled(padded, tile_fn, self.tile, self.overlap, m, progress)[..., :h, :w]

@@ -1,0 +1,41 @@
+"""Issue 15 item 7: generated noise is calibrated to the input's own noise level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from invdn.inference.generate import GenerateOptions, NoiseGenerator, robust_noise_std
+from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
+
+
+def test_robust_noise_std_of_white_noise_on_a_photo():
+    from invdn.data.synthetic import bundled_image
+    from invdn.inference.pipeline import image_to_tensor
+
+    clean = image_to_tensor(np.ascontiguousarray(bundled_image("coffee")[100:228, 200:328]))
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(0)) * 20 / 255
+    assert float(robust_noise_std(noise)) * 255 == pytest.approx(20, rel=0.05)
+    # edges of the photo itself barely move the estimate
+    assert float(robust_noise_std(clean + noise)) * 255 == pytest.approx(20, rel=0.2)
+
+
+@pytest.mark.skipif(not default_weights_path().is_file(), reason="no default weights installed")
+def test_generated_noise_matches_the_inputs_level_with_the_default_weights():
+    from invdn.data.noise import GaussianNoise
+    from invdn.data.synthetic import bundled_image
+    from invdn.inference.pipeline import image_to_tensor
+
+    torch.set_num_threads(1)
+    img = bundled_image("motorcycle")
+    clean = image_to_tensor(np.ascontiguousarray(img[150:278, 300:428]))
+    noisy = (GaussianNoise(25.0)(clean, torch.Generator().manual_seed(1)) * 255).round() / 255
+    gen = NoiseGenerator(load_checkpoint_or_default(None), GenerateOptions(count=2, tile=0), "cpu")
+    est, reals = gen.generate_tensor(noisy)
+    ratio = float((reals - est).std() / (noisy - clean).std())
+    # before the calibration: 0.2–0.5 at every σ (the latent's size was matched, not the noise)
+    assert 0.7 < ratio < 1.3, ratio
+    half = NoiseGenerator(gen.model, GenerateOptions(count=1, tile=0, temperature=0.5), "cpu")
+    _, weaker = half.generate_tensor(noisy)
+    assert float((weaker - est).std()) < float((reals - est).std())
