@@ -30,7 +30,6 @@ import importlib.util
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,39 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from invdn.atomic import write_json, write_text  # noqa: E402
-from invdn.data.noise import CameraNoise, GaussianNoise, PoissonGaussianNoise  # noqa: E402
-from invdn.data.synthetic import QUALITY_TEST, bundled_image  # noqa: E402
+from invdn.data.synthetic import QUALITY_TEST  # noqa: E402
 from invdn.imageio import from_float, to_float, write_image  # noqa: E402
 from invdn.inference.classical import denoise_classical  # noqa: E402
 from invdn.inference.evaluate import block_metrics  # noqa: E402
-from invdn.inference.pipeline import (  # noqa: E402
-    DenoiseOptions,
-    Denoiser,
-    image_to_tensor,
-    tensor_to_image,
-)
+from invdn.inference.pipeline import DenoiseOptions, Denoiser  # noqa: E402
+from invdn.inference.testset import HEADS, SETTINGS, Setting, camera_params, test_cases  # noqa: E402
 from invdn.weights import load_model  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    noise: GaussianNoise | PoissonGaussianNoise | CameraNoise
-    sigma: float | None  # the true σ on the [0, 1] scale (Gaussian only)
-
-
-SETTINGS = (
-    Setting("gauss15", GaussianNoise(15.0), 15 / 255),
-    Setting("gauss25", GaussianNoise(25.0), 25 / 255),
-    Setting("gauss50", GaussianNoise(50.0), 50 / 255),
-    # variance 4e-3·x + 4e-4: σ ≈ 12.5 levels at mid-gray, 5 in the shadows, 17 in highlights
-    Setting("poisson_gaussian", PoissonGaussianNoise(shot=4e-3, read=4e-4), None),
-    # raw shot variance in [1e-3, 3e-3] (read from the paper's fit), one camera per image;
-    # last in the list so the other settings keep their seeds
-    Setting("camera", CameraNoise(camera_shot=(1e-3, 3e-3)), None),
-)
-HEADS = {"gauss15": "σ=15", "gauss25": "σ=25", "gauss50": "σ=50",
-         "poisson_gaussian": "Poisson–Gaussian", "camera": "camera"}
 Method = Callable[[np.ndarray, Setting], np.ndarray]  # noisy uint8 (H, W, 3) → denoised uint8
 LABELS = {
     "noisy": "noisy input", "invdn": "InvDN (1 sample)", "invdn_mc8": "InvDN (MC 8)",
@@ -80,23 +54,6 @@ LABELS = {
     "bm3d_oracle": "BM3D (true σ)", "nlm": "non-local means (σ est.)",
     "wavelet": "wavelet BayesShrink (σ est.)",
 }
-
-
-def noise_seed(image_index: int, setting_index: int) -> int:
-    return 1000 * image_index + setting_index
-
-
-def camera_params(names: list[str]) -> dict[str, dict]:
-    """The camera each image gets in the camera setting (drawn first from its noise seed)."""
-    j, setting = next((j, s) for j, s in enumerate(SETTINGS) if s.name == "camera")
-    return {name: setting.noise.draw(1, torch.Generator().manual_seed(noise_seed(i, j))).as_dict()
-            for i, name in enumerate(names)}
-
-
-def noisy_copy(clean: np.ndarray, setting: Setting, seed: int) -> np.ndarray:
-    """`(H, W, 3)` uint8 clean → uint8 noisy, the noise fixed by `seed`."""
-    noisy = setting.noise(image_to_tensor(clean), torch.Generator().manual_seed(seed))
-    return tensor_to_image(noisy, clean)
 
 
 def network(model: torch.nn.Module, **options) -> Method:
@@ -130,39 +87,30 @@ def methods(args: argparse.Namespace) -> dict[str, Method]:
     return {k: v for k, v in table.items() if k not in skip}
 
 
-def center(img: np.ndarray, crop: int | None) -> np.ndarray:
-    if not crop:
-        return img
-    h, w = img.shape[:2]
-    top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
-    return np.ascontiguousarray(img[top:top + crop, left:left + crop])
-
-
 def run(args: argparse.Namespace) -> dict:
-    images = {name: center(bundled_image(name), args.crop) for name in args.images}
     table = methods(args)
     records, grid_rows = [], {}
-    for i, (name, clean) in enumerate(images.items()):
-        for j, setting in enumerate(SETTINGS):
-            noisy = noisy_copy(clean, setting, seed=noise_seed(i, j))
-            megapixels = clean.shape[0] * clean.shape[1] / 1e6
-            for method, fn in table.items():
-                if method == "bm3d_oracle" and setting.sigma is None:
-                    continue
-                t0 = time.perf_counter()
-                out = fn(noisy, setting)
-                seconds = time.perf_counter() - t0
-                psnr, ssim = block_metrics(out, clean)
-                records.append({"image": name, "setting": setting.name, "method": method,
-                                "psnr": psnr, "ssim": ssim, "seconds": seconds,
-                                "s_per_mp": seconds / megapixels})
-                print(f"{name:>10} {setting.name:>16} {method:>12} {psnr:6.2f} dB "
-                      f"{ssim:.4f} {seconds:7.2f} s", flush=True)
-                if i == 0 and setting.name == "gauss25" and method in ("noisy", "invdn", "bm3d"):
-                    grid_rows[method] = out
-            if i == 0 and setting.name == "gauss25":
-                grid_rows["clean"] = clean
-    return {"records": records, "grid": grid_rows, "first_image": next(iter(images))}
+    first = args.images[0]
+    for name, setting, clean, noisy in test_cases(args.settings, args.images, args.crop):
+        megapixels = clean.shape[0] * clean.shape[1] / 1e6
+        for method, fn in table.items():
+            if method == "bm3d_oracle" and setting.sigma is None:
+                continue
+            t0 = time.perf_counter()
+            out = fn(noisy, setting)
+            seconds = time.perf_counter() - t0
+            psnr, ssim = block_metrics(out, clean)
+            records.append({"image": name, "setting": setting.name, "method": method,
+                            "psnr": psnr, "ssim": ssim, "seconds": seconds,
+                            "s_per_mp": seconds / megapixels})
+            print(f"{name:>10} {setting.name:>16} {method:>12} {psnr:6.2f} dB "
+                  f"{ssim:.4f} {seconds:7.2f} s", flush=True)
+            if name == first and setting.name == "gauss25" and method in ("noisy", "invdn",
+                                                                           "bm3d"):
+                grid_rows[method] = out
+        if name == first and setting.name == "gauss25":
+            grid_rows["clean"] = clean
+    return {"records": records, "grid": grid_rows, "first_image": first}
 
 
 def summarize(records: list[dict]) -> dict:
@@ -182,7 +130,7 @@ def summarize(records: list[dict]) -> dict:
 
 
 def to_markdown(summary: dict, images: list[str]) -> str:
-    names = [s.name for s in SETTINGS]
+    names = [s.name for s in SETTINGS if any(s.name in c["settings"] for c in summary.values())]
     head = "| method | " + " | ".join(HEADS[n] for n in names) + " | s/MP |"
     lines = [f"Mean PSNR (dB) / SSIM over {', '.join(images)}; time in seconds per megapixel.",
              "", head, "|" + "---|" * (len(names) + 2)]
@@ -232,6 +180,8 @@ def main() -> int:
                         help="bundled image names (default: %(default)s)")
     parser.add_argument("--crop", type=int, default=None,
                         help="center-crop every image to N×N (default: whole images)")
+    parser.add_argument("--settings", nargs="+", default=None, choices=[s.name for s in SETTINGS],
+                        help="noise settings to run (default: all)")
     parser.add_argument("--skip", nargs="*", default=[], choices=sorted(LABELS),
                         help="methods to leave out (e.g. bm3d bm3d_oracle without the package)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: cores)")

@@ -64,3 +64,32 @@ def test_compare_errors(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("{}")
     assert main(["compare", "--model", "danet", "--report", str(tmp_path / "bad.json"),
                  "-o", str(tmp_path)]) == 2
+
+
+def test_compare_quality_scores_trained_models_on_the_test_set(tmp_path):
+    torch.manual_seed(0)
+    tiny = tmp_path / "tiny.pt"
+    save_weights(InvDN(blocks=(1, 1), width=8), tiny)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--model", "danet", "--checkpoint", str(tiny), "--size", "32",
+                 "--repeats", "1", "--device", "cpu", "--quality", "gauss25", "camera",
+                 "--quality-crop", "48", "-o", str(out)]) == 0
+    result = json.loads((out / "compare.json").read_text())
+    rows = {r["name"]: r for r in result["rows"]}
+    assert "psnr" not in rows["danet"]  # random weights: cost only, never scored
+    scored = rows["tiny"]["quality_settings"]
+    assert list(scored) == ["gauss25", "camera"]
+    assert rows["tiny"]["psnr"] == pytest.approx((scored["gauss25"]["psnr"]
+                                                  + scored["camera"]["psnr"]) / 2)
+    # the same inputs as bench/quality.py: scoring the identity gives the noisy PSNR
+    from invdn.inference.testset import score
+    noisy = score(lambda img: img, ["gauss25"], crop=48)["settings"]["gauss25"]["psnr"]
+    assert 19.5 < noisy < 21.5
+    md = (out / "compare.md").read_text()
+    assert "built-in test set (centre 48² crops" in md and "| tiny |" in md and "σ=25" in md
+
+
+def test_compare_quality_rejects_unknown_settings(tmp_path, capsys):
+    assert main(["compare", "--model", "danet", "--quality", "gauss99", "--size", "32",
+                 "--repeats", "1", "--device", "cpu", "-o", str(tmp_path)]) == 2
+    assert "unknown noise setting 'gauss99'" in capsys.readouterr().err

@@ -60,15 +60,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"devices: {', '.join(info['devices'])}  ({info['cpu_threads']} CPU threads)")
     print("trainable parameters:")
     rows = [
-        ("InvDN (2 levels x 8 blocks)", p["invdn"]),
+        ("InvDN, the paper's (2 x 8 blocks)", p["invdn"]),
+        *([("InvDN, shipped default", p["invdn_default"])] if p.get("invdn_default") else []),
         ("DANet denoiser R", p["danet_denoiser"]),
         ("DANet generator G", p["danet_generator"]),
         ("DANet discriminator D", p["danet_discriminator"]),
         ("DANet total R+G+D", p["danet_total"]),
     ]
     for name, n in rows:
-        print(f"  {name:<30}{n:>12,}")
-    print(f"  InvDN / DANet total: {p['invdn_over_danet_percent']:.2f} %")
+        print(f"  {name:<34}{n:>12,}")
+    print(f"  InvDN / DANet total: {p['invdn_over_danet_percent']:.2f} % (the paper's)"
+          + (f", {p['invdn_default_over_danet_percent']:.2f} % (shipped default)"
+             if p.get("invdn_default") else ""))
     w = info["default_weights"]
     print(f"default weights: {w['path']} ("
           + (f"{w['bytes'] / 1e6:.1f} MB, sha256 {w['sha256'][:12]}…)" if w["installed"]

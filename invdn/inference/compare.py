@@ -28,6 +28,7 @@ from invdn.sizes import count_parameters, default_model_sizes
 from invdn.weights import build_model
 
 MAC_SIZE = 256  # MACs are reported at 256x256, the size the paper quotes
+DEFAULT = "default"  # the model name that means the shipped default weights
 
 
 def available_models() -> list[str]:
@@ -43,7 +44,7 @@ def model_config_by_name(name: str) -> dict[str, Any]:
 
     names = available_models()
     if name not in names:
-        raise InvdnError(f"unknown model {name!r}; available: {', '.join(names)}")
+        raise InvdnError(f"unknown model {name!r}; available: {', '.join([DEFAULT, *names])}")
     with initialize_config_module(config_module="invdn.conf", version_base=None):
         cfg = compose(config_name=f"model/{name}")
     return OmegaConf.to_container(cfg.model, resolve=True)
@@ -167,10 +168,32 @@ def read_report(spec: str) -> tuple[str, dict[str, Any]]:
     return name or report.get("name") or Path(path).stem, report
 
 
+def score_on_test_set(model: nn.Module, settings: list[str] | None, crop: int | None,
+                      device: torch.device) -> dict[str, Any]:
+    """PSNR/SSIM of `model` (one latent sample, seed 0, untiled) on the built-in test set
+    (`invdn.inference.testset`): per setting and their mean."""
+    from invdn.inference.pipeline import DenoiseOptions, Denoiser
+    from invdn.inference.testset import score
+
+    denoiser = Denoiser(model, DenoiseOptions(tile=0), device=device)
+    return score(denoiser, settings, crop=crop)
+
+
 def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], size: int,
-            device: torch.device, repeats: int = 3) -> dict[str, Any]:
+            device: torch.device, repeats: int = 3, quality: list[str] | None = None,
+            quality_crop: int | None = 256, trained: set[str] | None = None) -> dict[str, Any]:
     """Rows for each model (parameters, MACs at 256², time and memory at `size`) and quality
-    columns from evaluate reports matched by name; reports without a model get their own row."""
+    columns from evaluate reports matched by name; reports without a model get their own row.
+    With `quality` (noise-setting names of `invdn.inference.testset`; [] for all of them) the
+    models named in `trained` are also scored on the built-in test set (centre crops of
+    `quality_crop`², whole images when None) — models with random weights are not scored."""
+    if quality:
+        from invdn.inference.testset import setting_names
+
+        unknown = [q for q in quality if q not in setting_names()]
+        if unknown:
+            raise InvdnError(f"unknown noise setting {unknown[0]!r}; choose from "
+                             f"{', '.join(setting_names())}")
     sizes = default_model_sizes()
     rows = []
     for name, model in models.items():
@@ -184,6 +207,10 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
         }
         row["forward_gmacs"] = row.pop("forward_macs")
         row["denoise_gmacs"] = row.pop("denoise_macs")
+        if quality is not None and name in (trained or set()):
+            scored = score_on_test_set(model, quality or None, quality_crop, device)
+            row.update(psnr=scored["psnr"], ssim=scored["ssim"],
+                       quality_settings=scored["settings"])
         rows.append(row)
     for name, report in reports.items():
         row = next((r for r in rows if r["name"] == name), None)
@@ -196,6 +223,9 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
         "reference_parameters": sizes,
         "mac_size": MAC_SIZE, "time_size": size, "device": str(device),
         "torch_threads": torch.get_num_threads(), "repeats": repeats, "rows": rows,
+        "quality": None if quality is None else {
+            "test_set": "invdn.inference.testset (bundled photos never trained on)",
+            "settings": quality or "all", "crop": quality_crop},
         "notes": "MACs = FLOPs/2 from torch.utils.flop_counter (conv/matmul only); denoise = "
                  "forward + inverse for InvDN, forward for CNNs; time = median of repeats "
                  "after a warm-up; peak memory = CUDA allocator peak, or on CPU the peak-RSS "
@@ -213,7 +243,9 @@ def to_markdown(result: dict[str, Any]) -> str:
     size = result["time_size"]
     lines = [
         "# InvDN vs DANet-sized baseline", "",
-        f"Trainable parameters: InvDN {s['invdn']:,}; DANet denoiser R {s['danet_denoiser']:,}; "
+        f"Trainable parameters: InvDN (the paper's) {s['invdn']:,}; "
+        + (f"InvDN (shipped default) {s['invdn_default']:,}; " if s.get("invdn_default") else "")
+        + f"DANet denoiser R {s['danet_denoiser']:,}; "
         f"DANet R+G+D {s['danet_total']:,}; InvDN / DANet(R+G+D) = "
         f"{s['invdn_over_danet_percent']:.2f} %.", "",
         f"| model | parameters | % of DANet R+G+D | GMACs forward @{result['mac_size']}² | "
@@ -228,6 +260,22 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{_fmt(r.get('forward_gmacs'), '.2f')} | {_fmt(r.get('denoise_gmacs'), '.2f')} | "
             f"{_fmt(r.get('time_ms'), '.1f')} | {_fmt(r.get('peak_memory_mib'), '.1f')} | "
             f"{_fmt(r.get('psnr'), '.2f')} | {_fmt(r.get('ssim'), '.4f')} |")
+    scored = [r for r in result["rows"] if r.get("quality_settings")]
+    if scored:
+        from invdn.inference.testset import HEADS
+
+        names = list(scored[0]["quality_settings"])
+        q = result["quality"]
+        crop = f"centre {q['crop']}² crops" if q["crop"] else "whole images"
+        lines += ["", f"PSNR dB / SSIM on the built-in test set ({crop}, one latent sample, "
+                  "seed 0):", "",
+                  "| model | " + " | ".join(HEADS.get(n, n) for n in names) + " | mean |",
+                  "|---|" + "---:|" * (len(names) + 1)]
+        for r in scored:
+            cells = [f"{r['quality_settings'][n]['psnr']:.2f} / {r['quality_settings'][n]['ssim']:.3f}"
+                     for n in names]
+            lines.append(f"| {r['name']} | " + " | ".join(cells)
+                         + f" | {r['psnr']:.2f} / {r['ssim']:.3f} |")
     lines += ["", f"Device: {result['device']} ({result['torch_threads']} threads). "
               + result["notes"], ""]
     return "\n".join(lines)
