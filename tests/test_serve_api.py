@@ -158,6 +158,27 @@ def test_options_match_the_cli(client, tiny, tmp_path):
     assert other.content != r.content  # the seed does pick the latent draws
 
 
+def test_photo_metadata_as_the_cli(client, tiny, tmp_path):
+    """A camera-like JPEG and PNG (EXIF orientation, ICC profile) come back as the CLI writes
+    them, whatever metadata handling `invdn denoise` has."""
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("cam.jpg", "cam.png"):
+        im = Image.fromarray(noisy((24, 32, 3), seed=14))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # orientation: rotate 90 degrees to display
+        im.save(src / name, icc_profile=icc, exif=exif.tobytes(), **(
+            {"quality": 87} if name.endswith(".jpg") else {}))
+    assert main(["denoise", str(src), "-o", str(tmp_path / "cli"), "--checkpoint", str(tiny[1]),
+                 "-q"]) == 0
+    for name in ("cam.jpg", "cam.png"):
+        r = post(client, (src / name).read_bytes(), name)
+        assert r.status_code == 200 and r.content == (tmp_path / "cli" / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("data, status, words", [
     (b"", 415, "empty upload"),
     (b"hello, this is text, not an image at all", 415, "not a PNG, JPEG, TIFF"),
@@ -192,6 +213,14 @@ def test_truncated_image_fails_alone(client, tmp_path):
 def test_bad_options(client, tmp_path, fields, words):
     r = post(client, encoded(noisy((8, 8, 3)), ".png", tmp_path), **fields)
     assert r.status_code == 422 and words in str(r.json()["detail"]), r.text
+
+
+def test_absurd_tiling_is_refused_as_by_the_cli(client, tmp_path):
+    flat = encoded(np.zeros((1000, 1000, 3), np.uint8), ".png", tmp_path)  # a few kB
+    start = time.perf_counter()
+    r = post(client, flat, "flat.png", tile=16, overlap=8)
+    assert r.status_code == 422 and "tiles; use a larger --tile" in r.json()["detail"], r.text
+    assert time.perf_counter() - start < 5  # refused before any denoising
 
 
 def test_byte_limits(registry, staging, tmp_path):

@@ -1,13 +1,16 @@
 """One uploaded image through the same library calls as `invdn denoise`, plus page extras.
 
-`invdn denoise` does `read_image(path, max_megapixels)` → `Denoiser(img, progress)` →
-`fit_bit_depth` → `write_image(target)`; so does :func:`denoise_file`, with the target's suffix
+`invdn denoise` (:func:`invdn.inference.files.denoise_jobs`) checks the tiling with
+`Denoiser.plan`, then does `read_image(path, max_megapixels)` → `Denoiser(img, progress)` →
+`fit_bit_depth` → `write_image(target, out, read_meta(path))`, the last keeping the input's EXIF
+orientation, ICC profile and JPEG quality; so does :func:`denoise_file`, with the target's suffix
 that of the input, so the bytes it returns equal the CLI's output file for the same weights,
 options and seed.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from invdn.errors import InvdnError
-from invdn.imageio import read_image, to_float, write_image
+from invdn.imageio import ImageMeta, read_image, read_meta, to_float, write_image
 from invdn.inference.batch import fit_bit_depth
 from invdn.inference.classical import estimate_noise_sigma
 from invdn.inference.pipeline import Denoiser, ProgressFn
@@ -60,16 +63,18 @@ def noise_sigma(img: np.ndarray) -> float:
     return 255.0 * estimate_noise_sigma(to_float(crop))
 
 
-def _encode(img: np.ndarray, path: Path) -> bytes:
-    write_image(path, img)
+def _encode(img: np.ndarray, path: Path, meta: ImageMeta) -> bytes:
+    write_image(path, img, meta)
     data = path.read_bytes()
     path.unlink()
     return data
 
 
-def _preview(img: np.ndarray, path: Path) -> bytes:
-    # fit_bit_depth rescales 16-bit to 8-bit for any 8-bit-only suffix; .jpg names one
-    return _encode(fit_bit_depth(img, Path("preview.jpg")), path)
+def _preview(img: np.ndarray, path: Path, meta: ImageMeta) -> bytes:
+    # fit_bit_depth rescales 16-bit to 8-bit for any 8-bit-only suffix; .jpg names one. The
+    # input's orientation and colour profile go along, so browsers show both sides as the
+    # download will display.
+    return _encode(fit_bit_depth(img, Path("preview.jpg")), path, meta)
 
 
 def denoise_file(source: Path, denoiser: Denoiser, max_megapixels: float,
@@ -83,14 +88,16 @@ def denoise_file(source: Path, denoiser: Denoiser, max_megapixels: float,
     if denoiser.tile == 0 and h * w > max_untiled_megapixels * 1e6:
         raise ImageTooLarge(f"{w}x{h} is {h * w / 1e6:.1f} MP; tile 0 (whole image at once) is "
                             f"limited to {max_untiled_megapixels:g} MP here; pick a tile size")
+    denoiser.plan([(h, w)], measure_above=math.inf)  # the CLI's guard against absurd tilings
     sigma = noise_sigma(img)
     out = denoiser(img, progress=progress)
+    meta = read_meta(source)
     target = source.with_name(f"output{source.suffix}")
-    data = _encode(fit_bit_depth(out, target), target)
+    data = _encode(fit_bit_depth(out, target), target, meta)
     pair = None
     if previews:
-        pair = (_preview(img, source.with_name("preview_in.png")),
-                _preview(out, source.with_name("preview_out.png")))
+        pair = (_preview(img, source.with_name("preview_in.png"), meta),
+                _preview(out, source.with_name("preview_out.png"), meta))
     return Outcome(data, source.suffix, h, w, c, 8 * img.dtype.itemsize, sigma,
                    time.perf_counter() - start, pair)
 
