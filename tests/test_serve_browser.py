@@ -1,7 +1,8 @@
 """The `invdn serve` page driven in headless Chromium (Debian's chromium + chromium-driver,
-through selenium): upload noisy images, wait for the results, move the before/after slider,
-zoom, download one result and the zip, and inspect a screenshot (not blank, result panel
-visible). Skipped only where Chromium or its driver is not installed (.ci/run installs them).
+through selenium): upload noisy images (file picker and drag and drop), wait for the results,
+move the before/after slider, zoom, download one result and the zip, and inspect a screenshot
+(not blank, result panel visible). Skipped only where Chromium or its driver is not installed
+(.ci/run installs them).
 
 `python tests/test_serve_browser.py docs/figures/serve.png` makes the README's screenshot with
 the shipped default weights.
@@ -182,6 +183,22 @@ def test_page_in_headless_chromium(tmp_path, tiny):
             with zipfile.ZipFile(io.BytesIO(downloaded(downloads, "invdn-denoised.zip"))) as zf:
                 assert zf.namelist() == ["astronaut_noisy-denoised.png", "gray16-denoised.tif"]
                 assert zf.read("astronaut_noisy-denoised.png") == result
+
+            # drag and drop: a file dropped on the zone is queued like a picked one
+            driver.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                const blob = await (await fetch(arguments[0])).blob();
+                const dt = new DataTransfer();
+                dt.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+                for (const type of ["dragenter", "dragover", "drop"]) {
+                  document.getElementById("drop").dispatchEvent(
+                    new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
+                }
+                done();""", f"{url}api/jobs/{job_id}/preview/noisy")
+            wait(lambda: [r.get_attribute("data-status") for r in driver.find_elements(
+                By.CSS_SELECTOR, "#jobs li")] == ["done"] * 3, 60, "the dropped image")
+            assert "dropped.png" in driver.find_elements(By.CSS_SELECTOR, "#jobs li")[2].text
+            assert "all 3" in zip_link.text
 
             shot = tmp_path / "page.png"
             assert driver.save_screenshot(str(shot))
