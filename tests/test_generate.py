@@ -32,6 +32,9 @@ def test_finest_scale_channels_of_invdn():
     coarse = sorted(set(range(45)) - set(high))
     assert coarse == [12 * k + j - 3 for k in (1, 2, 3) for j in (0, 1, 2)]
     assert finest_scale_channels(3, 1) == list(range(9))
+    # a model keeping 6 channels at one level: the latent is the last 6, all first-level detail
+    assert finest_scale_channels(3, 1, keep=6) == list(range(6))
+    assert len(finest_scale_channels(3, 2, keep=12)) == 36 - 9
 
 
 def test_realizations_keep_what_they_should(tiny):

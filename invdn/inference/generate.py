@@ -59,16 +59,17 @@ def robust_noise_std(residual: Tensor) -> Tensor:
     return 2 * details.abs().median() / 0.6745
 
 
-def finest_scale_channels(in_channels: int, levels: int) -> list[int]:
-    """Latent channel indices (0-based, within the latent) that descend from the detail bands
-    of the first Haar level. Haar squeeze at each level maps channel j of C to channels
-    j, C+j, 2C+j, 3C+j (LL first); a channel keeps the finest detail level among its
-    ancestors."""
+def finest_scale_channels(in_channels: int, levels: int, keep: int | None = None) -> list[int]:
+    """Latent channel indices (0-based, within the latent, which starts after the `keep`
+    kept channels; default `in_channels`) that descend from the detail bands of the first Haar
+    level. Haar squeeze at each level maps channel j of C to channels j, C+j, 2C+j, 3C+j (LL
+    first); a channel keeps the finest detail level among its ancestors."""
+    keep = in_channels if keep is None else keep
     origin: list[int | None] = [None] * in_channels  # None: still the low-pass image
     for level in range(1, levels + 1):
         origin = [o if o is not None else (None if k == 0 else level)
                   for k in range(4) for o in origin]
-    return [i - in_channels for i, o in enumerate(origin) if o == 1]
+    return [i - keep for i, o in enumerate(origin) if o == 1 and i >= keep]
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ class NoiseGenerator:
         if self.options.mode == "all":
             mask[:] = True
         else:
-            mask[finest_scale_channels(model.in_channels, model.levels)] = True
+            mask[finest_scale_channels(model.in_channels, model.levels,
+                                       getattr(model, "keep", None))] = True
         self.mask = mask.to(self.device)[None, :, None, None]
 
     def _split(self, patch: Tensor, draw, mu: Tensor | None = None
