@@ -1,7 +1,9 @@
 """`invdn` entry point: dispatches to one module per subcommand.
 
 A subcommand module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
-Modules are imported only when their command runs, so `invdn --help` stays fast.
+Command modules import nothing heavy at module level (torch and the library are imported inside
+`run`), and only the chosen command's `add_arguments` runs, so `invdn --help` and
+`invdn COMMAND --help` never import torch.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in `argv` (the first word that is one), if any."""
+    return next((a for a in argv if a in COMMANDS), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The `invdn` parser; the arguments of only the command named in `argv` (all of them when
+    `argv` is None) are declared, which keeps the top-level help free of heavy imports."""
     from invdn import __version__
 
     parser = argparse.ArgumentParser(
@@ -37,17 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"invdn {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = None if argv is None else _chosen_command(argv)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        if argv is None or name == chosen:
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
