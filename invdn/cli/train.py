@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,17 +89,6 @@ def _make_run_dir(base: Path) -> tuple[Path, bool]:
                              "choose a writable location") from err
         n += 1
         path = base.with_name(f"{base.name}-{n}")
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _without_worker_traceback(err: InvdnError) -> InvdnError:
@@ -169,6 +157,7 @@ def train(cfg: Any) -> TrainResult:
     from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
     from omegaconf import OmegaConf
 
+    from invdn.atomic import write_text
     from invdn.checkpointing import AtomicCheckpointIO
     from invdn.config import check_config, instantiate
     from invdn.resume import keep_metrics_log, resume_in_place
@@ -217,7 +206,7 @@ def train(cfg: Any) -> TrainResult:
             raise InvdnError(f"trainer: {str(err).splitlines()[0]}") from err
         raise
     if rank == 0:
-        _write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
         if same_folder is not None and resume_step is not None:
             keep_metrics_log(loggers, resume_step)
     if trainer.is_global_zero and same_folder is not None:
