@@ -46,3 +46,26 @@ def test_quality_bench_smoke(tmp_path):
     grid = read_image(out / "quality_grid.png")
     assert grid.shape[0] == 48 + 24 and grid.shape[2] == 3 and grid.dtype == np.uint8
     assert not list(out.glob(".*tmp"))
+
+
+def test_quality_bench_reuses_earlier_records(tmp_path):
+    torch.manual_seed(0)
+    save_weights(InvDN(blocks=(1, 1), width=8), tmp_path / "invdn.pt")
+    common = [sys.executable, str(BENCH), "--invdn", str(tmp_path / "invdn.pt"), "--images",
+              "chelsea", "--crop", "48", "--settings", "gauss25", "--threads", "1"]
+    first = tmp_path / "first"
+    subprocess.run([*common, "--skip", "bm3d", "bm3d_oracle", "invdn_mc8", "invdn_x8",
+                    "--out", str(first)], check=True, capture_output=True, timeout=300)
+    old = json.loads((first / "quality.json").read_text())
+    # doctor the stored NLM score: a reused record must come back unchanged, not recomputed
+    for r in old["records"]:
+        if r["method"] == "nlm":
+            r["psnr"] = 99.0
+    (first / "quality.json").write_text(json.dumps(old))
+    second = tmp_path / "second"
+    subprocess.run([*common, "--skip", "bm3d", "bm3d_oracle", "invdn_mc8", "invdn_x8",
+                    "--reuse-from", str(first / "quality.json"), "--out", str(second)],
+                   check=True, capture_output=True, timeout=300)
+    new = json.loads((second / "quality.json").read_text())
+    assert new["summary"]["nlm"]["settings"]["gauss25"]["psnr"] == 99.0
+    assert set(new["summary"]) == {"noisy", "invdn", "nlm", "wavelet"}
