@@ -74,12 +74,12 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 
 def run_recipe(name: str, overrides: list[str], base: list[str], budgets: list[int],
-               out: Path, threads: int) -> dict:
-    """Train one recipe (unless done) and return its curve."""
+               out: Path, threads: int, train: bool = True) -> dict:
+    """Train one recipe (unless done, or `train` is False) and return its curve."""
     run_dir = out / "runs" / slug(name)
     done = read_metrics(run_dir)
     seconds = None
-    if not done or done[-1]["step"] < max(budgets):
+    if train and (not done or done[-1]["step"] < max(budgets)):
         if run_dir.exists():
             import shutil
 
@@ -151,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="bench-results/learning")
+    parser.add_argument("--no-train", action="store_true",
+                        help="only tabulate what the recipes' run folders already hold")
+    parser.add_argument("--include-run", nargs="*", default=[], metavar="NAME=RUN_DIR",
+                        help="also tabulate and plot finished `invdn train` runs (e.g. longer "
+                             "runs of a recipe) at the budgets they validated at")
     args = parser.parse_args(argv)
     unknown = [r for r in args.recipes if r not in RECIPES]
     if unknown:
@@ -160,7 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda n: run_recipe(n, RECIPES[n], args.base, budgets, out,
-                                                      args.threads), args.recipes))
+                                                      args.threads, not args.no_train),
+                                args.recipes))
+    for spec in args.include_run:
+        name, _, run_dir = spec.partition("=")
+        rows = read_metrics(Path(run_dir))
+        if not rows:
+            parser.error(f"--include-run {spec}: no validation rows in {run_dir}/logs/metrics.csv")
+        results.append({"name": name, "overrides": [f"(run {run_dir})"], "seconds": None,
+                        "psnr": {r["step"]: r["psnr"] for r in rows},
+                        "ssim": {r["step"]: r["ssim"] for r in rows},
+                        "psnr_noisy": rows[0]["psnr_noisy"]})
+        budgets = sorted(set(budgets) | {r["step"] for r in rows})
     noisy = next((r["psnr_noisy"] for r in results if r.get("psnr_noisy")), None)
     report = {"machine": machine("cpu"), "base": args.base, "precision": "bf16-mixed",
               "budgets": budgets, "jobs": args.jobs, "threads": args.threads,
