@@ -2,6 +2,7 @@
 
     python bench/quality.py [--invdn PATH] [--danet PATH] [--out bench-results/quality]
                             [--images chelsea coffee motorcycle] [--crop N] [--threads N]
+                            [--precision fp32|bf16|auto]
 
 Test images are bundled photos that no training set of this project uses
 (`invdn.data.synthetic.QUALITY_TEST`). For each noise setting (Gaussian σ = 15, 25, 50 in 8-bit
@@ -57,8 +58,9 @@ LABELS = {
 }
 
 
-def network(model: torch.nn.Module, **options) -> Method:
-    denoiser = Denoiser(model, DenoiseOptions(tile=0, **options), device="cpu")
+def network(model: torch.nn.Module, precision: str = "fp32", **options) -> Method:
+    denoiser = Denoiser(model, DenoiseOptions(tile=0, precision=precision, **options),
+                        device="cpu")
     return lambda img, setting: denoiser(img)
 
 
@@ -73,11 +75,12 @@ def methods(args: argparse.Namespace) -> dict[str, Method]:
     from invdn.inference.loading import load_checkpoint_or_default
 
     invdn = load_checkpoint_or_default(args.invdn)
+    p = args.precision
     table = {"noisy": lambda img, setting: img.copy(),
-             "invdn": network(invdn), "invdn_mc8": network(invdn, samples=8),
-             "invdn_x8": network(invdn, self_ensemble=True)}
+             "invdn": network(invdn, p), "invdn_mc8": network(invdn, p, samples=8),
+             "invdn_x8": network(invdn, p, self_ensemble=True)}
     if args.danet:
-        table["danet"] = network(load_model(args.danet))
+        table["danet"] = network(load_model(args.danet), p)
     table.update(bm3d=classical("bm3d"), bm3d_oracle=classical("bm3d", oracle=True),
                  nlm=classical("nlm"), wavelet=classical("wavelet"))
     skip = set(args.skip)
@@ -91,15 +94,18 @@ def methods(args: argparse.Namespace) -> dict[str, Method]:
 GRID = ("noisy", "invdn", "bm3d")  # the methods shown in the figure grid
 
 
-def reusable(path: str | None, args: argparse.Namespace) -> dict[tuple[str, str, str], dict]:
-    """Records of an earlier quality.json made on the same images and crop (the noisy inputs
-    are fixed by seeds, so a method's scores do not change unless the method does)."""
-    if not path:
-        return {}
-    old = json.loads(Path(path).read_text())
-    if old.get("images") != args.images or old.get("crop") != args.crop:
-        raise SystemExit(f"--reuse-from {path}: made on other images/crop; run without it")
-    return {(r["image"], r["setting"], r["method"]): r for r in old["records"]}
+def reusable(paths: list[str] | None, args: argparse.Namespace
+             ) -> dict[tuple[str, str, str], dict]:
+    """Records of earlier quality.json files made on the same images and crop (the noisy inputs
+    are fixed by seeds, so a method's scores do not change unless the method does); later
+    files win."""
+    records = {}
+    for path in paths or []:
+        old = json.loads(Path(path).read_text())
+        if old.get("images") != args.images or old.get("crop") != args.crop:
+            raise SystemExit(f"--reuse-from {path}: made on other images/crop; run without it")
+        records.update({(r["image"], r["setting"], r["method"]): r for r in old["records"]})
+    return records
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -203,13 +209,16 @@ def main() -> int:
                         help="noise settings to run (default: all)")
     parser.add_argument("--skip", nargs="*", default=[], choices=sorted(LABELS),
                         help="methods to leave out (e.g. bm3d bm3d_oracle without the package)")
-    parser.add_argument("--reuse-from", metavar="QUALITY_JSON",
-                        help="take the records of --reuse methods from an earlier run's "
+    parser.add_argument("--reuse-from", nargs="+", metavar="QUALITY_JSON",
+                        help="take the records of --reuse methods from earlier runs' "
                              "quality.json (same images and crop) instead of recomputing them")
     parser.add_argument("--reuse", nargs="+", default=["noisy", "bm3d", "bm3d_oracle", "nlm",
                                                          "wavelet"], choices=sorted(LABELS),
                         help="methods --reuse-from applies to (default: the classical ones)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: cores)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="fp32",
+                        help="the networks' convolutions in fp32 (default, the reference) or bf16 "
+                             "(invdn denoise --precision)")
     parser.add_argument("--out", default="bench-results/quality", help="output folder")
     args = parser.parse_args()
     if args.threads:
@@ -222,6 +231,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "quality.json", {
         "machine": machine("cpu"), "images": args.images, "crop": args.crop,
+        "precision": args.precision,
         "settings": {s.name: repr(s.noise) for s in SETTINGS},
         "camera_params": camera_params(args.images), "summary": summary,
         "records": result["records"]})

@@ -64,7 +64,8 @@ def test_quality_bench_reuses_earlier_records(tmp_path):
     (first / "quality.json").write_text(json.dumps(old))
     second = tmp_path / "second"
     subprocess.run([*common, "--skip", "bm3d", "bm3d_oracle", "invdn_mc8", "invdn_x8",
-                    "--reuse-from", str(first / "quality.json"), "--out", str(second)],
+                    "--reuse-from", str(first / "quality.json"), str(first / "quality.json"),
+                    "--out", str(second)],
                    check=True, capture_output=True, timeout=300)
     new = json.loads((second / "quality.json").read_text())
     assert new["summary"]["nlm"]["settings"]["gauss25"]["psnr"] == 99.0
