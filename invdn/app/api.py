@@ -149,7 +149,8 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
             raise InvdnError(f"samples {form.samples} is above this server's limit of "
                              f"{config.max_samples}; use fewer")
         options = DenoiseOptions(samples=form.samples, self_ensemble=form.self_ensemble,
-                                 tile=form.tile, overlap=form.overlap, seed=form.seed)
+                                 tile=form.tile, overlap=form.overlap, seed=form.seed,
+                                 precision=config.precision)
         denoiser = Denoiser(entry.model, options, models.device)
         if worker.waiting >= worker.queue_size:  # refuse before staging the upload
             raise QueueFull(worker.retry_after())

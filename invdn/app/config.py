@@ -16,7 +16,8 @@ class ServeConfig:
     waiting behind the one running (more → HTTP 503); `result_ttl_s` / `result_budget_mb`: how
     long and how many bytes of finished page results stay downloadable; `temp_dir`: where uploads
     are staged (None: the system's temporary folder); `allowed_hosts`: accepted `Host` headers
-    (None: any), which stops DNS-rebinding pages from reaching a loopback server."""
+    (None: any), which stops DNS-rebinding pages from reaching a loopback server;
+    `precision`: the networks' convolutions, as `invdn denoise --precision`."""
 
     max_upload_mb: float = 50.0
     max_megapixels: float = 50.0
@@ -27,6 +28,7 @@ class ServeConfig:
     result_budget_mb: float = 1024.0
     temp_dir: str | None = None
     allowed_hosts: tuple[str, ...] | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         positive = {"--max-upload-mb": self.max_upload_mb, "--max-megapixels": self.max_megapixels,

@@ -46,6 +46,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the latent draws; same seed, same output (default 0)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                        help="the network's convolutions in bf16 or fp32 (the coupling "
+                             "arithmetic stays fp32); auto: bf16 where the CPU (AVX512-BF16/AMX) "
+                             "or GPU computes it natively, else fp32 (default auto)")
     parser.add_argument("--tile", type=int, default=512,
                         help="tile size in pixels for bounded memory, a multiple of the "
                              "network's size multiple (4 for InvDN); 0 = whole image at once "
@@ -80,7 +84,8 @@ def make_denoiser(args: argparse.Namespace):
     from invdn.inference.pipeline import DenoiseOptions, Denoiser
 
     options = DenoiseOptions(samples=args.samples, self_ensemble=args.self_ensemble,
-                             tile=args.tile, overlap=args.overlap, seed=args.seed)
+                             tile=args.tile, overlap=args.overlap, seed=args.seed,
+                             precision=args.precision)
     return Denoiser(load_checkpoint_or_default(args.checkpoint), options, args.device)
 
 

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TCP port (default 8000; 0 picks a free one)")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                        help="convolutions in bf16 or fp32; auto: bf16 where the CPU/GPU has "
+                             "native bf16 (default auto)")
     parser.add_argument("--max-upload-mb", type=float, default=50.0, metavar="MB",
                         help="largest accepted upload per image in MB (default 50)")
     parser.add_argument("--max-megapixels", type=float, default=50.0, metavar="MP",
@@ -51,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     from invdn.app.server import serve
 
     config = ServeConfig(max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
-                         queue_size=args.queue_size)
+                         queue_size=args.queue_size, precision=args.precision)
     serve(args.checkpoint, args.host, args.port, args.device, config, args.log_level)
     return 0

@@ -33,3 +33,43 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise InvdnError("--device mps requested but MPS is not available; use cpu or auto")
         return torch.device("mps")
     raise InvdnError(f"unknown --device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16), where bf16
+    convolutions run several times faster than float32; elsewhere bf16 is emulated and slower."""
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    if check is not None and amx is not None:
+        return bool(check() or amx())
+    try:  # older torch: the kernel's own flags
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """'fp32', 'bf16' or 'auto' → the dtype the network's convolutions run in on `device`.
+
+    auto: bf16 where it is native and fast (CPUs with AVX512-BF16/AMX, CUDA GPUs that support
+    bf16), float32 elsewhere (MPS, older CPUs and GPUs). The coupling arithmetic stays float32
+    either way (invdn.nn.fast)."""
+    name = name.strip().lower()
+    if name not in PRECISIONS:
+        raise InvdnError(f"unknown --precision {name!r}; use {', '.join(PRECISIONS)}")
+    if name == "fp32":
+        return torch.float32
+    if name == "bf16":
+        if device.type == "mps":
+            raise InvdnError("--precision bf16 is not supported on MPS; use fp32 or auto")
+        return torch.bfloat16
+    if device.type == "cpu":
+        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.float32

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from invdn.errors import InvdnError
-from invdn.inference.device import resolve_device
+from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
 from invdn.padding import pad_to_multiple
@@ -28,13 +28,16 @@ ProgressFn = Callable[[list], Iterable]
 class DenoiseOptions:
     """How to denoise: `samples` latent draws averaged (InvDN's MC self-ensemble),
     `self_ensemble` averages the 8 flips/transposes, `tile`/`overlap` in pixels (tile 0: whole
-    image at once), `seed` ≥ 0 picks the latent draws."""
+    image at once), `seed` ≥ 0 picks the latent draws, `precision` 'auto' | 'bf16' | 'fp32' the
+    convolutions' dtype (auto: bf16 for InvDN where the device computes bf16 natively, see
+    :func:`invdn.inference.device.resolve_precision`; float32 otherwise)."""
 
     samples: int = 1
     self_ensemble: bool = False
     tile: int = 512
     overlap: int = 32
     seed: int = 0
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -44,6 +47,9 @@ class DenoiseOptions:
         if self.tile < 0 or self.overlap < 0 or (self.tile and 2 * self.overlap > self.tile):
             raise InvdnError(f"--tile {self.tile} / --overlap {self.overlap}: need tile >= 0 and "
                              "overlap <= tile / 2 (tile 0 disables tiling)")
+        if self.precision not in PRECISIONS:
+            raise InvdnError(f"--precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"{self.precision!r}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,13 @@ class Denoiser:
             raise InvdnError(f"--tile {tile} must be a multiple of {m}, this network's size "
                              f"multiple (0 disables tiling); e.g. --tile {-(-tile // m) * m}")
         self.tile, self.overlap = check_tiling(tile, self.options.overlap, m)
+        self.dtype = model_precision(model, self.options.precision, self.device)
+
+    def _precision(self):
+        """The context the network runs in: bf16 autocast (InvDN's fast path then keeps its
+        coupling arithmetic in float32) or nothing."""
+        return torch.autocast(self.device.type, dtype=self.dtype,
+                              enabled=self.dtype != torch.float32)
 
     def _transforms(self) -> range:
         return range(8) if self.options.self_ensemble else range(1)
@@ -128,9 +141,10 @@ class Denoiser:
         elapsed = 0.0
         for _ in range(2):
             start = time.perf_counter()
-            out = self.model(x)
-            if self.latent:
-                out = self.model.inverse(out[0], torch.zeros_like(out[1]))
+            with self._precision():
+                out = self.model(x)
+                if self.latent:
+                    out = self.model.inverse(out[0], torch.zeros_like(out[1]))
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             elapsed = time.perf_counter() - start
@@ -164,7 +178,11 @@ class Denoiser:
         m = self.multiple
 
         def tile_fn(patch: Tensor, y0: int, x0: int) -> Tensor:
-            patch = patch.to(self.device)
+            with self._precision():
+                total = run_transforms(patch.to(self.device), y0, x0)
+            return (total / len(self._transforms())).float().cpu()
+
+        def run_transforms(patch: Tensor, y0: int, x0: int) -> Tensor:
             total = None
             for t in self._transforms():
                 p = geometric(patch, t)
@@ -177,12 +195,12 @@ class Denoiser:
                         z = field.region(y0 // m, x0 // m, patch.shape[-2] // m,
                                          patch.shape[-1] // m, draw=(t, k))
                         z = geometric(z, t).to(self.device, lr.dtype)
-                        rec = self.model.inverse(lr, z)
+                        rec = self.model.inverse(lr, z).float()  # sums in float32
                         out = rec if out is None else out.add_(rec)
                     out = out / self.options.samples
-                out = geometric_inverse(out, t)
+                out = geometric_inverse(out.float(), t)
                 total = out if total is None else total.add_(out)
-            return (total / len(self._transforms())).cpu()
+            return total
 
         out = run_tiled(padded, tile_fn, self.tile, self.overlap, m, progress)
         return out[..., :h, :w]
@@ -194,6 +212,19 @@ class Denoiser:
         out = self.denoise_tensor(x, image_key(img[:, :, :3]), progress)
         del x
         return tensor_to_image(out, img)
+
+
+def model_precision(model: nn.Module, precision: str, device: torch.device) -> torch.dtype:
+    """The dtype `model` runs in for `precision` on `device`. 'auto' picks bf16 only for InvDN
+    with resnet sub-networks (the fast path, whose float32 coupling arithmetic bench/quality.py
+    measured) on bf16-native hardware; other models stay float32 unless bf16 is asked for."""
+    dtype = resolve_precision(precision, device)
+    if precision == "auto" and dtype != torch.float32:
+        from invdn.nn.fast import supports_fast_path
+
+        if not (has_latent(model) and hasattr(model, "layers") and supports_fast_path(model)):
+            return torch.float32
+    return dtype
 
 
 def image_to_tensor(img: np.ndarray) -> Tensor:
