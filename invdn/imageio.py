@@ -9,6 +9,7 @@ quality) travels separately as :class:`invdn.imagemeta.ImageMeta` (`read_meta`, 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -18,7 +19,9 @@ from invdn.errors import InvdnError
 from invdn.imagemeta import ImageMeta, encode_tiff, embed_jpeg, embed_png, read_meta
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
-           "from_float", "image_size", "DEFAULT_JPEG_QUALITY"]
+           "from_float", "round_levels", "rescale_depth", "image_size", "DEFAULT_JPEG_QUALITY"]
+
+Levels = TypeVar("Levels")  # np.ndarray or torch.Tensor (torch is not imported here)
 
 # libtiff/libpng warnings go to stderr and scare users; real failures still raise below.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -52,7 +55,7 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
         raise InvdnError(f"{path}: not a readable image (corrupt, truncated or not an image)")
     if img.dtype not in (np.uint8, np.uint16):
         if img.dtype == np.float32 and path.suffix.lower() in (".tif", ".tiff"):
-            img = (np.clip(img, 0, 1) * 65535 + 0.5).astype(np.uint16)
+            img = from_float(img, np.uint16)
         else:
             raise InvdnError(f"{path}: unsupported sample type {img.dtype}; use 8- or 16-bit images")
     if img.ndim == 2:
@@ -123,10 +126,26 @@ def to_float(img: np.ndarray) -> np.ndarray:
     return img.astype(np.float32) / float(np.iinfo(img.dtype).max)
 
 
+def round_levels(x: Levels, top: int) -> Levels:
+    """Float in [0, 1] (a NumPy array or a torch tensor) → the same type and dtype holding the
+    integer level `0…top` nearest to `x·top`: clipped, rounded half up. The one rounding of
+    the project: files are written with it (:func:`from_float`) and validation scores it."""
+    # `// 1` is floor for arrays and tensors alike; values are >= 0.5, so astype's truncation
+    # in from_float gives the same integers.
+    return (x.clip(0.0, 1.0) * top + 0.5) // 1
+
+
 def from_float(img: np.ndarray, dtype: np.dtype | type = np.uint8) -> np.ndarray:
-    """float in [0, 1] → uint8/uint16, clipped and rounded."""
-    top = np.iinfo(dtype).max
-    return (np.clip(img, 0.0, 1.0) * top + 0.5).astype(dtype)
+    """float in [0, 1] → uint8/uint16, clipped and rounded (:func:`round_levels`)."""
+    return round_levels(img, int(np.iinfo(dtype).max)).astype(dtype)
+
+
+def rescale_depth(img: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
+    """uint8/uint16 → the same image in `dtype` (uint8/uint16), rescaled and rounded
+    (65535 → 255; 16-bit levels in between to the nearest 8-bit level)."""
+    if img.dtype == dtype:
+        return img
+    return from_float(to_float(img), dtype)
 
 
 def write_image(path: str | Path, img: np.ndarray, meta: ImageMeta | None = None,

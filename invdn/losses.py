@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from invdn.metrics import ssim_map
+
 RECONSTRUCTIONS = ("charbonnier", "l1", "l2")
 
 
@@ -37,8 +39,13 @@ def gradient_l1(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def ssim_loss(pred: Tensor, target: Tensor, window_size: int = 11) -> Tensor:
-    """Σ (1 − SSIM map) over C, H, W (kornia, images in [0, 1]); mean over the batch."""
-    return _sum_mean(1 - kornia.metrics.ssim(pred, target, window_size, max_val=1.0))
+    """Σ (1 − SSIM map) over C, H, W (images in [0, 1]); mean over the batch.
+
+    The same SSIM as the metric (`invdn.metrics.ssim_map`), but with the settings this loss
+    was trained with: 'same' padding so every pixel gets a gradient (the protocol's 'valid'
+    map drops a 5-pixel border), kornia's default eps, the inputs' dtype instead of float64."""
+    return _sum_mean(1 - ssim_map(pred, target, 1.0, padding="same", eps=1e-12,
+                                  window_size=window_size))
 
 
 def downsample(image: Tensor, factor: int) -> Tensor:

@@ -1,22 +1,31 @@
-"""PSNR and SSIM in torch (any device), equal to scikit-image's SIDD protocol.
+"""PSNR and SSIM in torch (any device), equal to scikit-image's SIDD protocol; the one SSIM of
+the project (validation, `invdn evaluate` and the SSIM loss all call :func:`ssim_map`).
 
 `psnr` matches `skimage.metrics.peak_signal_noise_ratio(data_range=255)` and `ssim` matches
 `structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-channel_axis=-1, data_range=255)` on uint8 images (to float rounding). Inputs are
-`(B, C, H, W)` tensors holding values in `[0, data_range]`; results are one value per image.
+channel_axis=-1, data_range=255)` on uint8 images (to float rounding, ~1e-15 in float64;
+`tests/test_metrics.py`). Inputs are `(B, C, H, W)` tensors holding values in
+`[0, data_range]`; results are one value per image.
 """
 
 from __future__ import annotations
 
+import kornia
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from invdn.imageio import round_levels
+
+#: scikit-image's Gaussian SSIM window for sigma 1.5: radius int(3.5·1.5 + 0.5) = 5. kornia's
+#: window is the same sampled Gaussian (sigma fixed at 1.5), so the two agree.
+SSIM_WINDOW = 11
 
 
 def to_uint8_levels(x: Tensor) -> Tensor:
     """`(…)` float in [0, 1] → the same float tensor rounded to the 256 uint8 levels 0…255
-    (clipped, round half up — the rounding `invdn.imageio.from_float` writes files with)."""
-    return torch.floor(x.clamp(0.0, 1.0) * 255.0 + 0.5)
+    (clipped, round half up — `invdn.imageio.round_levels`, the rounding files are written
+    with)."""
+    return round_levels(x, 255)
 
 
 def _metric_dtype(x: Tensor) -> torch.dtype:
@@ -38,50 +47,26 @@ def psnr(pred: Tensor, target: Tensor, data_range: float = 255.0) -> Tensor:
     return 10 * torch.log10(data_range**2 / mse)
 
 
-def gaussian_window(sigma: float = 1.5, truncate: float = 3.5) -> Tensor:
-    """1-D Gaussian weights as `scipy.ndimage.gaussian_filter` uses them (radius
-    `int(truncate·sigma + 0.5)`, normalised to sum 1), float64."""
-    radius = int(truncate * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    w = torch.exp(-0.5 * (x / sigma) ** 2)
-    return w / w.sum()
+def ssim_map(pred: Tensor, target: Tensor, data_range: float, padding: str = "valid",
+             eps: float = 0.0, window_size: int = SSIM_WINDOW) -> Tensor:
+    """Per-pixel SSIM `(B, C, H', W')` with a Gaussian window (sigma 1.5), differentiable, in
+    the inputs' dtype: kornia's `metrics.ssim`.
+
+    `padding='valid'` keeps only windows fully inside the image (H' = H − window + 1): the
+    pixels scikit-image averages, whatever its padding mode. `'same'` (reflect-padded, H' = H)
+    is what the training loss has always used. `eps` is added to the denominator (0 for the
+    protocol; the loss keeps kornia's default 1e-12)."""
+    return kornia.metrics.ssim(pred, target, window_size, max_val=float(data_range), eps=eps,
+                               padding=padding)
 
 
-def _filter(x: Tensor, window: Tensor) -> Tensor:
-    """Separable 'valid' Gaussian filter on `(N, 1, H, W)`."""
-    k = window.numel()
-    x = F.conv2d(x, window.view(1, 1, k, 1))
-    return F.conv2d(x, window.view(1, 1, 1, k))
-
-
-def ssim(
-    pred: Tensor,
-    target: Tensor,
-    data_range: float = 255.0,
-    sigma: float = 1.5,
-    k1: float = 0.01,
-    k2: float = 0.03,
-) -> Tensor:
-    """Structural similarity per image, `(B,)`, averaged over channels.
-
-    scikit-image filters the whole image and then drops a border of the window radius before
-    averaging, so only windows fully inside the image count: a 'valid' convolution gives
-    exactly those values whatever padding mode skimage uses.
-    """
+def ssim(pred: Tensor, target: Tensor, data_range: float = 255.0) -> Tensor:
+    """Structural similarity per image, `(B,)`, averaged over channels and 'valid' pixels,
+    computed in float64 (float32 on MPS)."""
     _check_pair(pred, target)
-    dtype = _metric_dtype(pred)
-    window = gaussian_window(sigma).to(device=pred.device, dtype=dtype)
-    b, c, h, w = pred.shape
-    if min(h, w) < window.numel():
-        raise ValueError(f"SSIM needs images of at least {window.numel()}x{window.numel()} "
+    h, w = pred.shape[-2:]
+    if min(h, w) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} "
                          f"pixels, got {h}x{w}")
-    x = pred.to(dtype).reshape(b * c, 1, h, w)
-    y = target.to(dtype).reshape(b * c, 1, h, w)
-    mx, my = _filter(x, window), _filter(y, window)
-    vx = _filter(x * x, window) - mx * mx
-    vy = _filter(y * y, window) - my * my
-    cxy = _filter(x * y, window) - mx * my
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return s.reshape(b, c, -1).mean(dim=(1, 2))
-
+    dtype = _metric_dtype(pred)
+    return ssim_map(pred.to(dtype), target.to(dtype), data_range).flatten(1).mean(dim=1)

@@ -1,14 +1,18 @@
-"""invdn.metrics against scikit-image's SIDD protocol (uint8, data_range=255)."""
+"""invdn.metrics against scikit-image's SIDD protocol (uint8, data_range=255), and the
+evaluation and the loss that use it."""
 
 import numpy as np
 import pytest
 import skimage.data
+import kornia
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from invdn.imageio import from_float
+from invdn.inference.evaluate import PSNR_CAP, block_metrics
+from invdn.losses import ssim_loss
 from invdn.metrics import psnr, ssim, to_uint8_levels
 
 
@@ -48,8 +52,8 @@ def test_real_images_batch_match_skimage(name):
     assert got_psnr.shape == got_ssim.shape == (4,)
     for i, n in enumerate(noisy):
         assert got_psnr[i].item() == pytest.approx(
-            peak_signal_noise_ratio(clean, n, data_range=255), abs=0.01)
-        assert got_ssim[i].item() == pytest.approx(_sk_ssim(clean, n), abs=1e-4)
+            peak_signal_noise_ratio(clean, n, data_range=255), abs=1e-6)
+        assert got_ssim[i].item() == pytest.approx(_sk_ssim(clean, n), abs=1e-6)
     # More noise, lower scores.
     assert torch.all(got_psnr[1:] < got_psnr[:-1]) and torch.all(got_ssim[1:] < got_ssim[:-1])
 
@@ -74,3 +78,28 @@ def test_bad_shapes_raise():
         ssim(a, a)
     with pytest.raises(ValueError, match="one shape"):
         psnr(a, torch.zeros(1, 3, 10, 31))
+
+
+@pytest.mark.parametrize("name", ["chelsea", "astronaut"])
+def test_block_metrics_follow_skimage_8_and_16_bit_color_and_gray(name):
+    clean8 = getattr(skimage.data, name)()[:120, :160]
+    rng = np.random.default_rng(3)
+    clean16 = clean8.astype(np.uint16) * 257
+    noisy16 = np.clip(clean16 + rng.normal(0, 3000, clean16.shape), 0, 65535).astype(np.uint16)
+    cases = [(clean8, _noisy(clean8, 25, 0), 255), (clean8[:, :, :1], _noisy(clean8, 9, 1)[:, :, :1],
+             255), (clean16, noisy16, 65535)]
+    for clean, noisy, top in cases:
+        got_psnr, got_ssim = block_metrics(noisy, clean)
+        assert got_psnr == pytest.approx(peak_signal_noise_ratio(clean, noisy, data_range=top),
+                                         abs=1e-6)
+        assert got_ssim == pytest.approx(structural_similarity(
+            clean, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+            channel_axis=-1, data_range=top), abs=1e-6)
+    assert block_metrics(clean8, clean8) == (PSNR_CAP, 1.0)
+
+
+def test_ssim_loss_is_the_same_padded_kornia_map_as_before():
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.rand(2, 3, 24, 20, generator=g), torch.rand(2, 3, 24, 20, generator=g)
+    expected = (1 - kornia.metrics.ssim(pred, target, 11, max_val=1.0)).flatten(1).sum(1).mean()
+    assert torch.equal(ssim_loss(pred, target), expected)

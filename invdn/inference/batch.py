@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from invdn.errors import InvdnError
-from invdn.imageio import IMAGE_SUFFIXES
+from invdn.imageio import IMAGE_SUFFIXES, rescale_depth
 
 _WILDCARDS = set("*?[")
 
@@ -139,7 +139,7 @@ def fit_bit_depth(img: np.ndarray, target: Path) -> np.ndarray:
     """16-bit images bound for an 8-bit-only format (JPEG, WebP, BMP) rescaled to 8 bit with
     rounding; OpenCV's encoders would saturate them to white instead."""
     if img.dtype == np.uint16 and target.suffix.lower() in EIGHT_BIT_SUFFIXES:
-        return (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+        return rescale_depth(img, np.uint8)
     return img
 
 
