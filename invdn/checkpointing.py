@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from invdn.atomic import write_atomic
+from invdn.checks import require_int
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -50,9 +51,8 @@ class RunCheckpoint(ModelCheckpoint):
     def __init__(self, *args: Any, save_last_every_n_steps: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         n = save_last_every_n_steps
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"callbacks.checkpoint.save_last_every_n_steps={n!r} must be an "
-                             "integer >= 0 (0: only after validation)")
+        require_int("callbacks.checkpoint.save_last_every_n_steps", n, 0,
+                    " (0: only after validation)", error=ValueError)
         if n and not self.save_last:
             raise ValueError("callbacks.checkpoint.save_last_every_n_steps needs "
                              "callbacks.checkpoint.save_last=true")

@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from invdn.checks import is_int, require_int, require_number
 from invdn.errors import InvdnError
 
 CONFIG_MODULE = "invdn.conf"
@@ -71,11 +72,10 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
 
 def _positive_int(cfg: DictConfig, key: str, allow: Sequence[int] = ()) -> None:
     value = OmegaConf.select(cfg, key)
-    if value in allow and not isinstance(value, bool):
+    if is_int(value) and value in allow:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        extra = f" (or {', '.join(map(str, allow))})" if allow else ""
-        raise InvdnError(f"{key}={value!r} must be an integer >= 1{extra}")
+    extra = f" (or {', '.join(map(str, allow))})" if allow else ""
+    require_int(key, value, 1, extra)
 
 
 def _check_accelerator(trainer: DictConfig) -> None:
@@ -91,7 +91,7 @@ def _check_accelerator(trainer: DictConfig) -> None:
                              "none; use trainer=cpu (or install a CUDA build of torch)")
         devices = trainer.get("devices", "auto")
         count = torch.cuda.device_count()
-        if isinstance(devices, int) and not isinstance(devices, bool) and devices > count:
+        if is_int(devices) and devices > count:
             raise InvdnError(f"trainer.devices={devices} but only {count} CUDA GPU(s) are "
                              f"visible; use trainer.devices={count} or fewer")
     if accelerator == "mps" and not torch.backends.mps.is_available():
@@ -119,12 +119,8 @@ def check_config(cfg: DictConfig) -> None:
     _positive_int(cfg, "trainer.max_steps", allow=(-1,))
     if cfg.trainer.get("max_steps") == -1 and cfg.trainer.get("max_epochs") in (None, -1):
         raise InvdnError("set trainer.max_steps (or trainer.max_epochs) to end training")
-    lr = cfg.system.get("lr")
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        raise InvdnError(f"system.lr={lr!r} must be a number > 0 (the paper: 2.0e-4)")
-    seed = cfg.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvdnError(f"seed={seed!r} must be an integer >= 0")
+    require_number("system.lr", cfg.system.get("lr"), 0, " (the paper: 2.0e-4)")
+    require_int("seed", cfg.get("seed"), 0)
     _check_accelerator(cfg.trainer)
     _check_loggers(cfg.get("logger"))
     ckpt = cfg.get("ckpt_path")

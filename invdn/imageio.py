@@ -16,7 +16,7 @@ import numpy as np
 
 from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
-from invdn.imagemeta import ImageMeta, encode_tiff, embed_jpeg, embed_png, read_meta
+from invdn.imagemeta import ImageMeta, embed_jpeg, embed_png, encode_tiff, read_meta
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
            "from_float", "round_levels", "rescale_depth", "image_size", "DEFAULT_JPEG_QUALITY"]

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from invdn.checks import is_int
 from invdn.metrics import psnr, ssim, to_uint8_levels
 from invdn.padding import pad_to_multiple
 from invdn.weights import build_model, model_config
@@ -247,8 +248,7 @@ def _check_settings(lr, val_samples, preview_images, max_nonfinite_steps):
         raise ValueError(f"system.val_samples must be >= 1, got {val_samples}")
     if preview_images < 0:
         raise ValueError(f"system.preview_images must be >= 0, got {preview_images}")
-    if isinstance(max_nonfinite_steps, bool) or not isinstance(max_nonfinite_steps, int) \
-            or max_nonfinite_steps < 1:
+    if not is_int(max_nonfinite_steps, 1):
         raise ValueError(f"system.max_nonfinite_steps must be an integer >= 1, got "
                          f"{max_nonfinite_steps!r}")
 

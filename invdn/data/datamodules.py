@@ -23,6 +23,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 
+from invdn.checks import is_int, require_int
 from invdn.data.cache import cache_state, load_cache
 from invdn.data.datasets import ArrayPairs, PairedImages, PairedPatches, SyntheticImages, SyntheticPatches
 from invdn.data.files import Pair, check_pair_sizes, check_patch_fits, holdout, image_size
@@ -50,8 +51,7 @@ def _require(value: object, key: str, example: str) -> None:
 def _check_count(value: object, key: str, minimum: int, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvdnError(f"data.{key}={value!r} must be an integer >= {minimum}")
+    require_int(f"data.{key}", value, minimum)
 
 
 class _PairDataModule(L.LightningDataModule, ABC):
@@ -78,7 +78,7 @@ class _PairDataModule(L.LightningDataModule, ABC):
         if self.train_set is not None:
             return
         p = self.patch_size
-        if isinstance(p, bool) or not isinstance(p, int) or p <= 0 or p % 4:
+        if not is_int(p, 1) or p % 4:
             raise InvdnError(f"data.patch_size={p!r} must be a positive multiple of 4 (InvDN "
                              "halves the size twice); e.g. data.patch_size=144")
         _check_count(self.batch_size, "batch_size", 1)

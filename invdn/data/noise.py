@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from invdn.checks import is_number
 from invdn.data.camera import DEMOSAIC_METHODS, add_camera_noise, draw_params
 from invdn.errors import InvdnError
 
@@ -176,7 +177,7 @@ class MixedNoise:
     def __post_init__(self) -> None:
         for name in ("p_gaussian", "p_camera"):
             p = getattr(self, name)
-            if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+            if not is_number(p, at_least=0.0, at_most=1.0):
                 raise InvdnError(f"noise {name}={p!r} must be a probability in [0, 1]")
         gaussian = GaussianNoise(self.sigma, self.clip)
         poisson_gaussian = PoissonGaussianNoise(self.shot, self.read, self.clip)

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from invdn.atomic import write_json, write_text
+from invdn.checks import is_int
 from invdn.errors import InvdnError
 from invdn.imageio import read_image, write_image
 
@@ -166,7 +167,7 @@ def prepare_photos(out: str | Path, sources: Sequence[PhotoSource] = SOURCES,
     """Write the downscaled PNG of every available source to `out` (skipping those already
     there) and the manifest; returns counts (`written`, `skipped`, `missing`) and the
     missing packages."""
-    if isinstance(short_side, bool) or not isinstance(short_side, int) or short_side < 16:
+    if not is_int(short_side, 16):
         raise InvdnError(f"--short-side {short_side!r} must be an integer >= 16")
     _check_sources(sources)
     out = Path(out)
