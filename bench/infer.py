@@ -1,19 +1,25 @@
 """Denoising throughput: invdn's fast path vs a plain implementation of the same network.
 
-    python bench/infer.py [--sizes 512 1024] [--device cpu|cuda] [--repeats 3] [--json-out F]
+    python bench/infer.py [--sizes 512 1024] [--device cpu|cuda] [--precision fp32|bf16]
+                          [--levels 2] [--blocks 8 8] [--keep K] [--repeats 3] [--json-out F]
 
 For each size (batch 1) it times one denoise (forward to the low-resolution image, fresh latent,
 inverse) on the plain path (NCHW float32, each sub-network layer one convolution, full forward
 including the discarded latent) and on `InvDN.denoise` (the fast path), counts the executed
 multiply-accumulates with `torch.utils.flop_counter`, and compares the achieved GFLOP/s with the
 machine's measured peak: the best of NCHW and channels_last for a 64→64 3x3 convolution at the
-resolution where InvDN spends most of its work (H/2 x W/2).
+resolution where InvDN spends most of its work (H/2 x W/2), measured in float32 and in bf16;
+"% of peak" is against the peak of the precision the denoise ran in (`--precision bf16`: the
+fast path's bf16 convolutions, `invdn denoise --precision bf16`; the plain path under bf16
+autocast). On CPU the thread CPU time is reported too (`fast_cpu_s`): with other processes
+on the machine it is the steadier figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -31,7 +37,7 @@ def plain_denoise(model: InvDN, x: torch.Tensor, z: torch.Tensor) -> torch.Tenso
     t = x
     for layer in model.layers:
         t = layer(t)
-    t = torch.cat((t[:, :3], z), dim=1)
+    t = torch.cat((t[:, : model.keep], z), dim=1)
     for layer in reversed(model.layers):
         t = layer.inverse(t)
     return t
@@ -49,11 +55,14 @@ def counted_flops(fn) -> int:
     return counter.get_total_flops()
 
 
-def conv_peak(h: int, w: int, device: str, repeats: int) -> dict:
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device).eval()
+def conv_peak(h: int, w: int, device: str, repeats: int,
+              dtype: torch.dtype = torch.float32) -> dict:
+    """Best GFLOP/s of a 64→64 3x3 convolution (batch 1, h x w) in `dtype`, NCHW or
+    channels_last; weights already in `dtype` (no per-call cast)."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device, dtype).eval()
     best = None
     for fmt in (torch.contiguous_format, torch.channels_last):
-        x = torch.rand(1, 64, h, w, device=device).contiguous(memory_format=fmt)
+        x = torch.rand(1, 64, h, w, device=device).to(dtype).contiguous(memory_format=fmt)
         c = conv.to(memory_format=fmt)
         with torch.inference_mode():
             t = time_it(lambda c=c, x=x: c(x), device, repeats)
@@ -64,11 +73,23 @@ def conv_peak(h: int, w: int, device: str, repeats: int) -> dict:
     return best
 
 
-def run(size: int, device: str, repeats: int, autocast: bool) -> dict:
+def cpu_seconds(fn, repeats: int) -> float:
+    """Least process CPU time of `fn` over `repeats` runs (after one warm-up)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def run(size: int, device: str, repeats: int, autocast: bool, arch: dict) -> dict:
     torch.manual_seed(0)
-    model = InvDN().to(device).eval()
+    model = InvDN(**arch).to(device).eval()
     x = torch.rand(1, 3, size, size, device=device)
-    z = torch.randn(1, model.latent_channels, size // 4, size // 4, device=device)
+    m = model.multiple
+    z = torch.randn(1, model.latent_channels, size // m, size // m, device=device)
     gen = torch.Generator(device=device).manual_seed(0)
     plain = lambda: plain_denoise(model, x, z)  # noqa: E731
     fast = lambda: model.denoise(x, generator=gen)  # noqa: E731
@@ -77,10 +98,19 @@ def run(size: int, device: str, repeats: int, autocast: bool) -> dict:
         flops_plain, flops_fast = counted_flops(plain), counted_flops(fast)
         t_plain = time_it(plain, device, repeats)
         t_fast = time_it(fast, device, repeats)
-    peak = conv_peak(size // 2, size // 2, device, repeats)
+        fast_cpu = cpu_seconds(fast, repeats) if device == "cpu" else None
+    peaks = {name: conv_peak(size // 2, size // 2, device, repeats, dtype)
+             for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    peak = peaks["bf16" if autocast else "fp32"]
     mp = size * size / 1e6
     fast_gflops = flops_fast / t_fast["min_s"] / 1e9
     return {
+        "precision": "bf16" if autocast else "fp32", "model": model.config,
+        "fast_cpu_s": fast_cpu,
+        "fast_cpu_mp_per_s": mp / fast_cpu if fast_cpu else None,
+        "fast_cpu_percent_of_peak": 100 * flops_fast / fast_cpu / 1e9 / peak["gflops"]
+        if fast_cpu else None,
+        "peak_fp32_gflops": peaks["fp32"]["gflops"], "peak_bf16_gflops": peaks["bf16"]["gflops"],
         "size": size, "megapixels": mp,
         "plain_s": t_plain["min_s"], "fast_s": t_fast["min_s"],
         "plain_mp_per_s": mp / t_plain["min_s"], "fast_mp_per_s": mp / t_fast["min_s"],
@@ -101,20 +131,30 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: cores)")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU)")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="convolutions in bf16 (invdn denoise --precision bf16) or fp32")
+    parser.add_argument("--bf16", action="store_true", help="same as --precision bf16")
+    parser.add_argument("--levels", type=int, default=2)
+    parser.add_argument("--blocks", type=int, nargs="+", default=[8, 8])
+    parser.add_argument("--keep", type=int, default=None)
     parser.add_argument("--json-out")
     args = parser.parse_args()
     import os
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    rows = [run(s, args.device, args.repeats, args.bf16) for s in args.sizes]
-    result = {"benchmark": "infer", "machine": machine(args.device), "bf16": args.bf16, "results": rows}
+    bf16 = args.bf16 or args.precision == "bf16"
+    arch = dict(levels=args.levels, blocks=args.blocks, keep=args.keep)
+    rows = [run(s, args.device, args.repeats, bf16, arch) for s in args.sizes]
+    result = {"benchmark": "infer", "machine": machine(args.device), "bf16": bf16,
+              "load_average": os.getloadavg(), "results": rows}
     emit(result, args.json_out)
     print()
     print_table(rows, [("size", "size", "d"), ("plain_s", "plain s", ".2f"), ("fast_s", "fast s", ".2f"),
                        ("fast_mp_per_s", "fast MP/s", ".3f"), ("speedup", "speed-up", ".2f"),
                        ("fast_gflops", "fast GFLOP/s", ".1f"), ("peak_gflops", "conv peak", ".1f"),
-                       ("fast_percent_of_peak", "% of peak", ".0f")])
+                       ("fast_percent_of_peak", "% of peak", ".0f"),
+                       ("fast_cpu_mp_per_s", "MP/s (CPU time)", ".3f"),
+                       ("fast_cpu_percent_of_peak", "% (CPU time)", ".0f")])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,21 @@
-"""Training-step time (standard vs memory-efficient) and data-loader throughput vs demand.
+"""Training-step time (standard vs memory-efficient, fp32 vs bf16-mixed), achieved TFLOP/s
+against the device's measured peak, and data-loader throughput vs demand.
 
-    python bench/train_step.py [--batch 4] [--size 144] [--blocks 8] [--steps 3] [--device cpu]
-                               [--workers N] [--json-out F]
+    python bench/train_step.py [--batch 4] [--size 144] [--levels 2] [--blocks 8] [--steps 3]
+                               [--device cpu] [--precision fp32 bf16] [--modes standard reversible]
+                               [--channels-last] [--compile] [--no-loader] [--workers N]
+                               [--json-out F]
 
 Step: one InvDN step as `invdn train` runs it (the project's `DenoisingLoss`: forward loss +
 inverse-with-sampled-latent loss, backward, grad-norm clip 10, Adam), median of `--steps` after a
-warm-up, for `memory_efficient` off and on. The paper's batch on a GPU: `--device cuda --batch 28`.
+warm-up, for each memory mode and precision (bf16: autocast to bf16 on the device, as Lightning's
+`trainer.precision=bf16-mixed`; on CPU as well). The paper's batch on a GPU:
+`--device cuda --batch 28`. Per row: step time, samples/s, the step's FLOPs (counted once with
+`torch.utils.flop_counter`: forward, inverse and both backwards) and the achieved TFLOP/s, as a
+percentage of the measured peaks (a bf16/fp32 matmul of `--matmul-size`² and the 64→64 3x3
+convolution at the first Haar level's resolution, batch `--batch`, channels_last, forward only).
+On CPU the process CPU time per step is reported too (`cpu_s`): with other processes on the
+machine it is the steadier figure.
 
 Loader: a synthetic SIDD tree (official layout, full-resolution PNGs made from scikit-image photos
 with noise) is read two ways through `SIDDDataModule`: from the PNGs directly and from the crop
@@ -32,27 +42,103 @@ from invdn import InvDN  # noqa: E402
 from invdn.losses import DenoisingLoss  # noqa: E402
 
 
-def step_time(mode: bool, args: argparse.Namespace) -> dict:
+MODES = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
+
+
+def blocks_of(args: argparse.Namespace) -> list[int]:
+    return args.blocks * args.levels if len(args.blocks) == 1 else args.blocks
+
+
+def make_step(mode: str, precision: str, args: argparse.Namespace):
+    """A training step closure and its model."""
     torch.manual_seed(0)
-    model = InvDN(blocks=(args.blocks, args.blocks), memory_efficient=mode).to(args.device)
+    model = InvDN(levels=args.levels, blocks=blocks_of(args), keep=args.keep,
+                  memory_efficient=MODES[mode]).to(args.device)
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    net = torch.compile(model) if args.compile else model
+    if args.compile:  # the loss calls model(x) and model.inverse(...): compile both
+        net.inverse = torch.compile(model.inverse)
+        net.multiple = model.multiple
     loss_fn = DenoisingLoss()
     opt = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), weight_decay=1e-8)
     clean = torch.rand(args.batch, 3, args.size, args.size, device=args.device)
+    clean = clean.contiguous(memory_format=fmt)
     noisy = (clean + 0.1 * torch.randn_like(clean)).clamp(0, 1)
-    ctx = (torch.autocast("cuda", dtype=torch.bfloat16) if args.bf16
-           else torch.autocast(args.device.split(":")[0], enabled=False))
+    device_type = args.device.split(":")[0]
+    bf16 = precision == "bf16"
 
     def step() -> None:
-        with ctx:
-            loss = loss_fn(model, noisy, clean)["loss"]
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(net, noisy, clean)["loss"]
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
 
+    return step, model
+
+
+def step_flops(args: argparse.Namespace) -> int:
+    """FLOPs of one standard fp32 training step (forward, inverse, both backwards)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    saved = args.compile
+    args.compile = False
+    try:
+        step, _ = make_step("standard", "fp32", args)
+        with FlopCounterMode(display=False) as counter:
+            step()
+    finally:
+        args.compile = saved
+    return counter.get_total_flops()
+
+
+def step_time(mode: str, precision: str, args: argparse.Namespace, flops: int,
+              peaks: dict) -> dict:
+    step, _ = make_step(mode, precision, args)
+    memory = torch.cuda if args.device.startswith("cuda") else None
+    if memory:
+        memory.reset_peak_memory_stats()
     t = time_it(step, args.device, args.steps)
-    return {"mode": "memory_efficient" if mode else "standard", "step_s": t["median_s"],
-            "samples_per_s": args.batch / t["median_s"]}
+    row = {"mode": mode, "precision": precision, "step_s": t["median_s"],
+           "samples_per_s": args.batch / t["median_s"],
+           "tflops": flops / t["median_s"] / 1e12}
+    if args.device == "cpu":
+        times = []
+        for _ in range(args.steps):
+            t0 = time.process_time()
+            step()
+            times.append(time.process_time() - t0)
+        row["cpu_s"] = sorted(times)[len(times) // 2]
+        row["cpu_tflops"] = flops / row["cpu_s"] / 1e12
+    if memory:
+        row["peak_gib"] = memory.max_memory_allocated() / 2**30
+    rate = row.get("cpu_tflops", row["tflops"])
+    row["pct_matmul_peak"] = 100 * rate / peaks[f"matmul_{precision}_tflops"]
+    row["pct_conv_peak"] = 100 * rate / peaks[f"conv_{precision}_tflops"]
+    return row
+
+
+def measure_peaks(args: argparse.Namespace) -> dict:
+    """TFLOP/s of a square matmul and of the 64→64 3x3 convolution at the first Haar level's
+    resolution (batch `--batch`, channels_last), in bf16 and fp32; weights pre-cast."""
+    n, h = args.matmul_size, args.size // 2
+    peaks = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(n, n, device=args.device, dtype=dtype)
+        b = torch.randn(n, n, device=args.device, dtype=dtype)
+        t = time_it(lambda a=a, b=b: a @ b, args.device, 3)
+        peaks[f"matmul_{name}_tflops"] = 2 * n**3 / t["min_s"] / 1e12
+        x = torch.rand(args.batch, 64, h, h, device=args.device, dtype=dtype)
+        x = x.contiguous(memory_format=torch.channels_last)
+        w = torch.randn(64, 64, 3, 3, device=args.device, dtype=dtype)
+        w = w.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            t = time_it(lambda x=x, w=w: torch.nn.functional.conv2d(x, w, padding=1),
+                        args.device, 3)
+        peaks[f"conv_{name}_tflops"] = 2 * 64 * 64 * 9 * args.batch * h * h / t["min_s"] / 1e12
+    return peaks
 
 
 def make_sidd_tree(root: Path, scenes: int, size: tuple[int, int]) -> None:
@@ -95,10 +181,24 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--size", type=int, default=144)
-    parser.add_argument("--blocks", type=int, default=8)
+    parser.add_argument("--levels", type=int, default=2)
+    parser.add_argument("--blocks", type=int, nargs="+", default=[8],
+                        help="coupling blocks per level (one value: the same for every level)")
+    parser.add_argument("--keep", type=int, default=None)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU)")
+    parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16"],
+                        default=["fp32", "bf16"], help="fp32 and/or bf16-mixed (autocast)")
+    parser.add_argument("--bf16", action="store_true", help="only bf16 (--precision bf16)")
+    parser.add_argument("--modes", nargs="+", choices=list(MODES),
+                        default=["standard", "reversible"], help="memory modes to time")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="model and batch in channels_last memory format")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--matmul-size", type=int, default=None,
+                        help="side of the peak matmul (default 8192 on GPU, 2048 on CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    parser.add_argument("--no-loader", action="store_true", help="skip the loader measurement")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--photo-size", type=int, nargs=2, default=[3000, 4000],
@@ -106,9 +206,40 @@ def main() -> None:
     parser.add_argument("--loader-batches", type=int, default=10)
     parser.add_argument("--json-out")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.bf16:
+        args.precision = ["bf16"]
+    if args.matmul_size is None:
+        args.matmul_size = 8192 if args.device.startswith("cuda") else 2048
 
-    steps = [step_time(mode, args) for mode in (False, True)]
+    peaks = measure_peaks(args)
+    flops = step_flops(args)
+    # precisions alternate per mode, so a ratio compares runs under the same machine load
+    steps = [step_time(mode, p, args, flops, peaks) for mode in args.modes for p in args.precision]
     demand = steps[0]["samples_per_s"]
+    result = {"benchmark": "train_step", "machine": machine(args.device),
+              "load_average": os.getloadavg(),
+              "settings": {k: v for k, v in vars(args).items() if k != "json_out"},
+              "step_flops": flops, "flops_per_pixel": flops / (args.batch * args.size**2),
+              "peaks": peaks, "steps": steps}
+    std = {r["precision"]: r for r in steps if r["mode"] == "standard"}
+    if "reversible" in args.modes and "standard" in args.modes:
+        rev = {r["precision"]: r for r in steps if r["mode"] == "reversible"}
+        result["memory_efficient_time_ratio"] = {p: rev[p]["step_s"] / std[p]["step_s"] for p in rev}
+    if len(std) == 2:
+        key = "cpu_s" if args.device == "cpu" else "step_s"
+        result["bf16_speedup"] = std["fp32"][key] / std["bf16"][key]
+    columns = [("mode", "training step", "s"), ("precision", "precision", "s"),
+               ("step_s", "s/step", ".3f"), ("samples_per_s", "samples/s", ".2f"),
+               ("tflops", "TFLOP/s", ".3f"), ("cpu_s", "CPU s/step", ".3f"),
+               ("pct_matmul_peak", "% matmul peak", ".1f"),
+               ("pct_conv_peak", "% conv peak", ".1f"), ("peak_gib", "peak GiB", ".2f")]
+    if args.no_loader:
+        emit(result, args.json_out)
+        print()
+        print_table(steps, columns)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         from invdn.data.cache import prepare_sidd_cache
 
@@ -120,15 +251,10 @@ def main() -> None:
         loaders = [loader_rate(args, root, None), loader_rate(args, root, cache)]
     for row in loaders:
         row["x_demand"] = row["samples_per_s"] / demand
-    result = {"benchmark": "train_step", "machine": machine(args.device),
-              "settings": {k: v for k, v in vars(args).items() if k != "json_out"},
-              "steps": steps,
-              "memory_efficient_time_ratio": steps[1]["step_s"] / steps[0]["step_s"],
-              "demand_samples_per_s": demand, "prepare_cache_s": prepare_s, "loaders": loaders}
+    result.update(demand_samples_per_s=demand, prepare_cache_s=prepare_s, loaders=loaders)
     emit(result, args.json_out)
     print()
-    print_table(steps, [("mode", "training step", "s"), ("step_s", "s/step", ".2f"),
-                        ("samples_per_s", "samples/s", ".2f")])
+    print_table(steps, columns)
     print()
     print_table(loaders, [("source", "loader", "s"), ("samples_per_s", "samples/s", ".1f"),
                           ("x_demand", "x step demand", ".1f")])

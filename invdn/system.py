@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from invdn.checks import is_int
+from invdn.compile import CompiledModel, compile_mode
 from invdn.metrics import psnr, ssim, to_uint8_levels
 from invdn.padding import pad_to_multiple
 from invdn.weights import build_model, model_config
@@ -35,7 +36,8 @@ class DenoisingSystem(L.LightningModule):
     A training step whose loss is not finite (on any DDP rank) is skipped on every rank with a
     warning: no parameter or optimizer-state change (it still counts as a step);
     `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
-    else is saved.
+    else is saved. `compile` (false | true | a torch.compile mode) runs the training step's
+    model calls through `torch.compile` (invdn.compile; the weights are the same tensors).
     Train batches and val batches are dicts with 'noisy' and 'clean' `(B, 3, H, W)` in [0, 1].
     """
 
@@ -50,6 +52,7 @@ class DenoisingSystem(L.LightningModule):
         val_seed: int = 0,
         preview_images: int = 4,
         max_nonfinite_steps: int = 5,
+        compile: bool | str = False,
     ) -> None:
         super().__init__()
         self.model = build_model(model) if isinstance(model, dict) else model
@@ -66,12 +69,16 @@ class DenoisingSystem(L.LightningModule):
             "model": model_config(self.model), "loss": model_config(self.loss),
             "lr": float(lr), "optimizer": optimizer, "scheduler": scheduler, "val_samples": int(val_samples), "val_seed": int(val_seed),
             "preview_images": int(preview_images), "max_nonfinite_steps": int(max_nonfinite_steps),
+            "compile": compile_mode(compile) or False,
         })
         self._val_generator: torch.Generator | None = None
         self._previews: list[np.ndarray] = []
         self._loader_states: list[Tensor] = []
         self._nonfinite_run = 0  # consecutive skipped steps
         self._skip_step = False
+        # system.compile: the loss's model calls under torch.compile (invdn.compile)
+        self._compiled = (CompiledModel(self.model, self.hparams.compile)
+                          if self.hparams.compile else None)
 
     def forward(self, noisy: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Noisy `(B, 3, H, W)` in [0, 1], any H, W → denoised, same shape, not clamped."""
@@ -80,7 +87,7 @@ class DenoisingSystem(L.LightningModule):
         return out[..., :h, :w]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        parts = self.loss(self.model, batch["noisy"], batch["clean"])
+        parts = self.loss(self._compiled or self.model, batch["noisy"], batch["clean"])
         # All ranks decide together: under DDP every rank must run the same backward (its
         # gradient all-reduce) and skip the same optimizer steps.
         if self.trainer.strategy.reduce_boolean_decision(
