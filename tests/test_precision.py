@@ -142,3 +142,21 @@ def test_denoiser_bf16_on_models_without_fast_path():
         out = Denoiser(model, DenoiseOptions(tile=0, precision="bf16"), "cpu")(img)
         ref = Denoiser(model, DenoiseOptions(tile=0, precision="fp32"), "cpu")(img)
         assert out.dtype == np.uint8 and np.abs(out.astype(int) - ref.astype(int)).max() <= 4
+
+
+def test_cli_precision_reaches_the_denoiser(monkeypatch):
+    import argparse
+
+    import invdn.inference.loading as loading
+    from invdn.cli.denoise import add_arguments, make_denoiser
+
+    monkeypatch.setattr(loading, "load_checkpoint_or_default",
+                        lambda _: model_of(levels=1, blocks=[1], width=8))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for flag, dtype in (("fp32", torch.float32), ("bf16", BF16)):
+        args = parser.parse_args(["in.png", "-o", "out", "--precision", flag, "--device", "cpu"])
+        assert make_denoiser(args).dtype == dtype
+    assert parser.parse_args(["in.png", "-o", "out"]).precision == "auto"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["in.png", "-o", "out", "--precision", "fp16"])
