@@ -42,7 +42,6 @@ from invdn import InvDN  # noqa: E402
 from invdn.compile import CompiledModel  # noqa: E402
 from invdn.losses import DenoisingLoss  # noqa: E402
 
-
 MODES = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
 
 
