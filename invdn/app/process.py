@@ -11,7 +11,6 @@ options and seed.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from invdn.imageio import ImageMeta, read_image, read_meta, to_float, write_imag
 from invdn.inference.batch import fit_bit_depth
 from invdn.inference.classical import estimate_noise_sigma
 from invdn.inference.pipeline import Denoiser, ProgressFn
+from invdn.timing import Stopwatch
 
 SIGMA_CROP = 1024  # noise is estimated on at most the central 1024 x 1024 pixels (speed)
 
@@ -82,7 +82,7 @@ def denoise_file(source: Path, denoiser: Denoiser, max_megapixels: float,
                  progress: ProgressFn | None = None) -> Outcome:
     """Denoise the staged upload `source` (named by us, e.g. `input.png`) into bytes of the same
     format next to it. InvdnError (ImageTooLarge for pixel limits) for images it cannot take."""
-    start = time.perf_counter()
+    watch = Stopwatch()
     img = read_image(source, max_megapixels=max_megapixels)
     h, w, c = img.shape
     if denoiser.tile == 0 and h * w > max_untiled_megapixels * 1e6:
@@ -99,7 +99,7 @@ def denoise_file(source: Path, denoiser: Denoiser, max_megapixels: float,
         pair = (_preview(img, source.with_name("preview_in.png"), meta),
                 _preview(out, source.with_name("preview_out.png"), meta))
     return Outcome(data, source.suffix, h, w, c, 8 * img.dtype.itemsize, sigma,
-                   time.perf_counter() - start, pair)
+                   watch.seconds, pair)
 
 
 def error_status(err: BaseException) -> int:

@@ -16,7 +16,6 @@ running the same command again: finished scenes are skipped, the others are redo
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +30,7 @@ from invdn.data.files import read_pair
 from invdn.data.sidd import Scene, find_sidd_scenes
 from invdn.errors import InvdnError
 from invdn.imageio import write_image
+from invdn.timing import Stopwatch
 
 MANIFEST = "invdn_cache.json"
 MARKER = ".invdn_done.json"
@@ -136,10 +136,10 @@ def prepare_sidd_cache(root: str | Path, out: str | Path, plan: CropPlan | None 
     skipped = len(scenes) - len(todo)
     if skipped:
         log(f"{skipped} of {len(scenes)} scenes already cropped; skipping them")
-    crops, start = 0, time.monotonic()
+    crops, watch = 0, Stopwatch()
 
     def report(i: int, scene: Scene, n: int) -> None:
-        elapsed = time.monotonic() - start
+        elapsed = watch.seconds
         eta = elapsed / i * (len(todo) - i)
         log(f"[{i:>{len(str(len(todo)))}}/{len(todo)}] {scene.name}: {n} crops "
             f"({elapsed:.0f}s elapsed, ~{eta:.0f}s left)")

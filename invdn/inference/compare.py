@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
-import re
+import os
 import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
 from invdn.inference.pipeline import has_latent
 from invdn.sizes import count_parameters, default_model_sizes
+from invdn.timing import Stopwatch
 from invdn.weights import build_model
 
 MAC_SIZE = 256  # MACs are reported at 256x256, the size the paper quotes
@@ -75,51 +76,62 @@ def count_macs(model: nn.Module, size: int = MAC_SIZE) -> dict[str, float]:
     return {"forward_macs": forward, "denoise_macs": counter.get_total_flops() / 2}
 
 
-def _rss_kib(field: str) -> int | None:
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else None
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS counter of this process (Linux); False where unsupported."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
 def _time_runs(run: Callable, x: torch.Tensor, repeats: int, sync: Callable) -> float:
     times = []
     for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        run(x)
-        sync()
-        times.append((time.perf_counter() - start) * 1e3)
+        with Stopwatch() as watch:
+            run(x)
+            sync()
+        times.append(watch.seconds * 1e3)
     return statistics.median(times)
 
 
 @torch.no_grad()
-def _measure_cpu(model: nn.Module, size: int, repeats: int, threads: int
-                 ) -> dict[str, float | None]:
-    """Runs in a fresh process: its first pass shows the memory a pass really needs, before
-    allocator caches hide it."""
+def _measure_cpu_memory(model: nn.Module, size: int, threads: int) -> float | None:
+    """Runs in a fresh process started with `invdn.profiling.rss.ALLOCATOR_ENV`: the peak-RSS
+    growth (MiB) of its first pass, before allocator caches hide it (`PeakRSS`); None where RSS
+    cannot be read (not Linux)."""
+    from invdn.profiling.rss import PeakRSS
+
     torch.set_num_threads(threads)
     run = _denoise_pass(model.eval())
     x = torch.rand(1, 3, size, size)
-    peak = None
-    if _reset_peak_rss():
-        base = _rss_kib("VmRSS")
+    try:
+        probe = PeakRSS()
+    except RuntimeError:  # no /proc/self/status
+        return None
+    with probe:
         run(x)
-        top = _rss_kib("VmHWM")
-        peak = (top - base) / 1024 if base is not None and top is not None else None
-    else:
-        run(x)
-    return {"time_ms": _time_runs(run, x, repeats, lambda: None), "peak_memory_mib": peak}
+    return probe.peak / 2**20
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """`os.environ` updated with `values` inside the block (for processes started in it)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _cpu_peak_memory(model: nn.Module, size: int) -> float | None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from invdn.profiling.rss import ALLOCATOR_ENV
+
+    # glibc reads its allocator settings when the process starts, so the child must be
+    # spawned with them (see invdn.profiling.rss).
+    ctx = multiprocessing.get_context("spawn")
+    with _environment(ALLOCATOR_ENV), ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(_measure_cpu_memory, model.cpu(), size,
+                           torch.get_num_threads()).result()
 
 
 @torch.no_grad()
@@ -127,15 +139,9 @@ def measure(model: nn.Module, size: int, device: torch.device, repeats: int = 3
             ) -> dict[str, float | None]:
     """Median wall time (ms) of one denoising pass on a size x size image after a warm-up, and
     the peak memory the pass adds (MiB): the CUDA allocator's peak on GPUs; on CPUs the peak-RSS
-    increase of a fresh process (Linux; None elsewhere)."""
-    if device.type == "cpu":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            return pool.submit(_measure_cpu, model.cpu(), size, repeats,
-                               torch.get_num_threads()).result()
+    increase of a fresh process's first pass, measured as `invdn.profiling.rss` explains
+    (Linux; None elsewhere; nothing on other devices)."""
+    peak = _cpu_peak_memory(model, size) if device.type == "cpu" else None
     model = model.to(device).eval()
     run = _denoise_pass(model)
     x = torch.rand(1, 3, size, size, device=device)
@@ -143,7 +149,6 @@ def measure(model: nn.Module, size: int, device: torch.device, repeats: int = 3
     run(x)  # warm-up: allocator, kernels, lazy init
     sync()
     ms = _time_runs(run, x, repeats, sync)
-    peak = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
@@ -229,7 +234,7 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
         "notes": "MACs = FLOPs/2 from torch.utils.flop_counter (conv/matmul only); denoise = "
                  "forward + inverse for InvDN, forward for CNNs; time = median of repeats "
                  "after a warm-up; peak memory = CUDA allocator peak, or on CPU the peak-RSS "
-                 "increase of a fresh process during its first pass.",
+                 "increase of a fresh process during its first pass (invdn.profiling.rss).",
     }
 
 

@@ -32,13 +32,12 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     """Denoise the central `crop`² of the bundled `image` with Gaussian noise `sigma` (8-bit
     levels) and write `demo.png` (noisy | denoised | clean), `noisy.png`, `denoised.png`,
     `clean.png` into `out_dir`."""
-    import time
-
     from invdn.data.noise import GaussianNoise
     from invdn.data.synthetic import bundled_image
     from invdn.inference.evaluate import block_metrics
     from invdn.inference.loading import load_checkpoint_or_default
     from invdn.inference.pipeline import DenoiseOptions, Denoiser, image_to_tensor, tensor_to_image
+    from invdn.timing import Stopwatch
 
     clean = bundled_image(image)
     h, w = clean.shape[:2]
@@ -48,9 +47,9 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     noisy = tensor_to_image(noisy_t, clean)  # clipped and rounded to 8 bits
     denoiser = Denoiser(load_checkpoint_or_default(checkpoint), DenoiseOptions(seed=seed),
                         device="cpu")
-    start = time.perf_counter()
-    denoised = denoiser(noisy)
-    seconds = time.perf_counter() - start
+    with Stopwatch() as watch:
+        denoised = denoiser(noisy)
+    seconds = watch.seconds
     out = Path(out_dir)
     gap = np.full((clean.shape[0], 8, 3), 255, np.uint8)
     files = {"demo.png": np.concatenate([noisy, gap, denoised, gap, clean], axis=1),

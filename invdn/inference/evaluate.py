@@ -9,7 +9,6 @@ channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_co
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from invdn.atomic import write_atomic, write_text
 from invdn.errors import InvdnError
 from invdn.imageio import from_float, rescale_depth, to_float
+from invdn.timing import Stopwatch
 
 DenoiseFn = Callable[[np.ndarray], np.ndarray]
 MODEL_METHODS = ("invdn", "danet")
@@ -128,9 +128,9 @@ def run_evaluation(samples: Iterable[Sample], denoise: DenoiseFn, limit: int | N
     for i, sample in enumerate(items):
         if limit is not None and i >= limit:
             break
-        start = time.perf_counter()
-        out = denoise(sample.noisy)
-        seconds = time.perf_counter() - start
+        with Stopwatch() as watch:
+            out = denoise(sample.noisy)
+        seconds = watch.seconds
         if out.shape != sample.noisy.shape or out.dtype != sample.noisy.dtype:
             raise InvdnError(f"{sample.name}: denoiser returned {out.shape} {out.dtype} for "
                              f"{sample.noisy.shape} {sample.noisy.dtype}")

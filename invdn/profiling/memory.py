@@ -29,7 +29,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import torch
 
 from invdn.losses import DenoisingLoss
 from invdn.nn import InvDN
+from invdn.timing import Stopwatch
 
 #: Display name → `InvDN(memory_efficient=…)` value.
 MODES: dict[str, bool | str] = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
@@ -167,11 +167,11 @@ def measure_time_here(
         for mode in modes:
             model.memory_efficient = MODES[mode]
             _sync(dev)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            step()
-            _sync(dev)
-            times[mode].append(time.perf_counter() - start)
-            cpu_times[mode].append(time.process_time() - cpu_start)
+            with Stopwatch() as watch:
+                step()
+                _sync(dev)
+            times[mode].append(watch.seconds)
+            cpu_times[mode].append(watch.cpu_seconds)
     return {m: {"step_seconds_median": statistics.median(times[m]), "step_seconds": times[m],
                 "step_cpu_seconds_median": statistics.median(cpu_times[m])} for m in modes}
 
