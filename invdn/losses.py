@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from invdn.metrics import ssim_map
+from invdn.nn.protocol import Invertible
 
 RECONSTRUCTIONS = ("charbonnier", "l1", "l2")
 
@@ -59,7 +60,7 @@ def downsample(image: Tensor, factor: int) -> Tensor:
 class DenoisingLoss(nn.Module):
     """The training loss for any project model, called as `loss(model, noisy, clean)`.
 
-    Invertible models (InvDN, anything with `.inverse`) get the paper's two terms:
+    Invertible models (InvDN, any `invdn.nn.protocol.Invertible`) get the paper's two terms:
     `lambda_forw` × squared L2 between the predicted low-resolution image (`lr` of
     `model(noisy)`) and the clean image downsampled by `model.multiple` (antialiased bicubic),
     plus `lambda_back` × the reconstruction loss between `model.inverse(lr, gaussian_scale·N(0, I))`
@@ -105,7 +106,7 @@ class DenoisingLoss(nn.Module):
     def forward(self, model: nn.Module, noisy: Tensor, clean: Tensor) -> dict[str, Tensor]:
         """noisy, clean `(B, 3, H, W)` in [0, 1] → {'loss', 'forw'?, 'back', 'grad'?, 'ssim'?}."""
         parts: dict[str, Tensor] = {}
-        if hasattr(model, "inverse"):
+        if isinstance(model, Invertible):
             lr, z = model(noisy)
             # Only the image channels of lr have a target (models may keep more channels).
             parts["forw"] = self.lambda_forw * squared_l2(lr[:, : clean.shape[1]].float(),

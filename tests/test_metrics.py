@@ -1,10 +1,10 @@
 """invdn.metrics against scikit-image's SIDD protocol (uint8, data_range=255), and the
 evaluation and the loss that use it."""
 
+import kornia
 import numpy as np
 import pytest
 import skimage.data
-import kornia
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -84,7 +84,7 @@ def _denoiser(args: argparse.Namespace):
         sigma = None if args.sigma is None else args.sigma / 255.0
         return classical_fn(args.method, sigma), {"sigma_levels": args.sigma, "device": "cpu"}
     from invdn.cli.denoise import make_denoiser
-    from invdn.inference.pipeline import has_latent
+    from invdn.nn.protocol import has_latent
 
     if args.method == "danet" and args.checkpoint is None:
         raise InvdnError("--method danet needs --checkpoint with trained DANet weights")

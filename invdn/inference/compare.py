@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
-from invdn.inference.pipeline import has_latent
+from invdn.nn.protocol import has_latent
 from invdn.sizes import count_parameters, default_model_sizes
 from invdn.timing import Stopwatch
 from invdn.weights import build_model

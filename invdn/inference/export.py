@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from invdn.errors import InvdnError
-from invdn.inference.pipeline import has_latent
+from invdn.nn.protocol import has_latent
 from invdn.weights import load_model, model_config, save_weights
 
 FORMATS = ("onnx", "torchscript")

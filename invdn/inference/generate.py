@@ -35,8 +35,9 @@ from torch import Tensor, nn
 from invdn.errors import InvdnError
 from invdn.inference.device import resolve_device
 from invdn.inference.latent import LatentField, image_key
-from invdn.inference.pipeline import ProgressFn, has_latent, image_to_tensor, tensor_to_image
+from invdn.inference.pipeline import ProgressFn, image_to_tensor, tensor_to_image
 from invdn.inference.tiling import check_tiling, run_tiled
+from invdn.nn.protocol import has_latent
 from invdn.padding import pad_to_multiple
 
 MODES = ("all", "high")
