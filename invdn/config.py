@@ -20,7 +20,6 @@ from invdn.errors import InvdnError
 
 CONFIG_MODULE = "invdn.conf"
 CONFIG_NAME = "config"
-GROUPS = ("data", "model", "trainer", "logger", "callbacks", "experiment")
 
 
 def config_options(group: str) -> list[str]:

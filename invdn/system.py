@@ -269,10 +269,32 @@ def _preview_row(noisy: Tensor, denoised: Tensor, clean: Tensor) -> np.ndarray:
     return np.concatenate([_to_hwc(noisy), _to_hwc(denoised), _to_hwc(clean)], axis=1)
 
 
+PREVIEW_LABELS = ("noisy", "denoised", "clean")
+LABEL_HEIGHT = 16  # pixels of the white strip naming the columns above the preview rows
+
+
+def _label_strip(column: int, width: int) -> np.ndarray:
+    """`(LABEL_HEIGHT, width, 3)` uint8: white, each of PREVIEW_LABELS at the left of its
+    `column`-pixel-wide column (text clipped to the column)."""
+    import cv2
+
+    strip = np.full((LABEL_HEIGHT, width, 3), 255, np.uint8)
+    for i, label in enumerate(PREVIEW_LABELS):
+        cell = np.ascontiguousarray(strip[:, i * column:(i + 1) * column])
+        cv2.putText(cell, label, (2, LABEL_HEIGHT - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        strip[:, i * column:(i + 1) * column] = cell
+    return strip
+
+
 def _stack_rows(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows of different sizes → one uint8 image, each row padded with black on the right."""
+    """Rows of different sizes → one uint8 image under a strip labelling the columns
+    (noisy | denoised | clean, at the first row's column width), each row padded with black
+    on the right."""
     width = max(r.shape[1] for r in rows)
-    return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows])
+    header = _label_strip(rows[0].shape[1] // len(PREVIEW_LABELS), width)
+    return np.concatenate([header] + [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)))
+                                      for r in rows])
 
 
 def _rng_states() -> dict[str, Any]:

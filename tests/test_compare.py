@@ -15,7 +15,7 @@ from invdn.weights import save_weights
 
 def test_invdn_macs_match_the_paper():
     macs = count_macs(InvDN().eval())
-    assert macs["forward_macs"] == pytest.approx(23.8e9, rel=0.005)  # SPEC: 363k MAC/pixel
+    assert macs["forward_macs"] == pytest.approx(23.8e9, rel=0.005)  # 363k MAC/pixel at 256²
     assert macs["denoise_macs"] == pytest.approx(2 * macs["forward_macs"])
 
 

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from invdn.imageio import from_float, read_image
 from invdn.losses import DenoisingLoss, charbonnier, downsample
 from invdn.nn import DANetDenoiser, InvDN
-from invdn.system import DenoisingSystem
+from invdn.system import LABEL_HEIGHT, DenoisingSystem
 from invdn.weights import load_model
 
 
@@ -189,8 +189,10 @@ def test_validation_is_seeded_scores_uint8_and_writes_previews(tmp_path):
     assert first["val/psnr_noisy"] == pytest.approx(expected, abs=1e-4)
 
     preview = read_image(tmp_path / "previews" / "step_0000000.png")
-    assert preview.shape == (2 * 20, 3 * 28, 3) and preview.dtype == np.uint8
-    noisy_panel = preview[:20, :28]
+    top = LABEL_HEIGHT  # the strip naming the columns
+    assert preview.shape == (top + 2 * 20, 3 * 28, 3) and preview.dtype == np.uint8
+    assert (preview[:top] < 128).any() and (preview[:top] == 255).mean() > 0.5  # dark text on white
+    noisy_panel = preview[top:top + 20, :28]
     assert np.array_equal(noisy_panel, from_float(data.val.noisy[0].permute(1, 2, 0).numpy()))
 
 

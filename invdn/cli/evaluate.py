@@ -2,10 +2,11 @@
 
 Data: SIDD `.mat` blocks (`--noisy ValidationNoisyBlocksSrgb.mat --gt
 ValidationGtBlocksSrgb.mat`, MATLAB v5 or v7.3) or two folders of images paired by file stem
-(`--noisy-dir --clean-dir`). Protocol (SIDD, SPEC §4): outputs rounded to uint8, per-block
-skimage PSNR (data_range 255) and SSIM (gaussian_weights, sigma 1.5, no sample covariance),
-averaged. Writes evaluate.json, evaluate.md (means, per-image table, seconds per megapixel)
-and best_worst.png (noisy | denoised | clean of the best and worst block) into -o DIR.
+(`--noisy-dir --clean-dir`). Protocol (SIDD PSNR/SSIM as scikit-image computes them):
+outputs rounded to uint8, per-block skimage PSNR (data_range 255) and SSIM (gaussian_weights,
+sigma 1.5, no sample covariance), averaged. Writes evaluate.json, evaluate.md (means,
+per-image table, seconds per megapixel) and best_worst.png (noisy | denoised | clean of the
+best and worst block) into -o DIR.
 
 Methods: invdn / danet (weights from --checkpoint; invdn defaults to the installed weights),
 and classical baselines without training: nlm (scikit-image non-local means), wavelet

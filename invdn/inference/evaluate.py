@@ -1,9 +1,10 @@
 """Measuring a denoiser on SIDD `.mat` blocks or paired folders, and SIDD submission files.
 
-Protocol (SPEC §4): the output is rounded to the input's integer type first, then per image
-`skimage.metrics.peak_signal_noise_ratio(data_range=255)` and `structural_similarity(
-channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)`
-(data_range 65535 for 16-bit folders), averaged over images.
+Protocol (SIDD PSNR/SSIM as scikit-image computes them): the output is rounded to the input's
+integer type first, then per image the values of `skimage.metrics.peak_signal_noise_ratio(
+data_range=255)` and `structural_similarity(channel_axis=-1, data_range=255,
+gaussian_weights=True, sigma=1.5, use_sample_covariance=False)` (data_range 65535 for 16-bit
+folders), averaged over images; computed by `invdn.metrics`, which equals those functions.
 """
 
 from __future__ import annotations
