@@ -37,7 +37,8 @@ class DenoisingSystem(L.LightningModule):
     warning: no parameter or optimizer-state change (it still counts as a step);
     `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
     else is saved. `compile` (false | true | a torch.compile mode) runs the training step's
-    model calls through `torch.compile` (invdn.compile; the weights are the same tensors).
+    model calls through `torch.compile`, `channels_last` in channels_last memory format
+    (invdn.compile; the weights are the same tensors).
     Train batches and val batches are dicts with 'noisy' and 'clean' `(B, 3, H, W)` in [0, 1].
     """
 
@@ -53,6 +54,7 @@ class DenoisingSystem(L.LightningModule):
         preview_images: int = 4,
         max_nonfinite_steps: int = 5,
         compile: bool | str = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.model = build_model(model) if isinstance(model, dict) else model
@@ -69,16 +71,17 @@ class DenoisingSystem(L.LightningModule):
             "model": model_config(self.model), "loss": model_config(self.loss),
             "lr": float(lr), "optimizer": optimizer, "scheduler": scheduler, "val_samples": int(val_samples), "val_seed": int(val_seed),
             "preview_images": int(preview_images), "max_nonfinite_steps": int(max_nonfinite_steps),
-            "compile": compile_mode(compile) or False,
+            "compile": compile_mode(compile) or False, "channels_last": bool(channels_last),
         })
         self._val_generator: torch.Generator | None = None
         self._previews: list[np.ndarray] = []
         self._loader_states: list[Tensor] = []
         self._nonfinite_run = 0  # consecutive skipped steps
         self._skip_step = False
-        # system.compile: the loss's model calls under torch.compile (invdn.compile)
-        self._compiled = (CompiledModel(self.model, self.hparams.compile)
-                          if self.hparams.compile else None)
+        # system.compile / channels_last: how the loss calls the model (invdn.compile)
+        self._compiled = (CompiledModel(self.model, self.hparams.compile or None,
+                                        channels_last=self.hparams.channels_last)
+                          if self.hparams.compile or self.hparams.channels_last else None)
 
     def forward(self, noisy: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Noisy `(B, 3, H, W)` in [0, 1], any H, W → denoised, same shape, not clamped."""

@@ -68,3 +68,22 @@ def test_system_compile_hook_keeps_the_module_and_its_keys():
     # a plain denoiser has no inverse, and the wrapper must not invent one for the loss
     danet = CompiledModel(DANetDenoiser(wf=4, depth=2), backend="eager")
     assert not hasattr(danet, "inverse")
+
+
+def test_channels_last_training_equals_plain():
+    """system.channels_last: same forward, inverse and gradients as the NCHW model."""
+    torch.manual_seed(0)
+    model = InvDN(levels=1, blocks=[2], width=8)
+    x = torch.rand(2, 3, 16, 16)
+    z = torch.randn(2, model.latent_channels, 8, 8)
+    plain = loss_and_grads(model, model, x, z)
+    view = CompiledModel(model, mode=None, channels_last=True)
+    assert model.layers[1].F.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    converted = loss_and_grads(model, view, x, z)
+    for a, b in zip(plain[:3], converted[:3], strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    for a, b in zip(plain[3], converted[3], strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    system = DenoisingSystem(InvDN(levels=1, blocks=[1], width=8), DenoisingLoss(),
+                             channels_last=True)
+    assert system.hparams.channels_last and system._compiled.channels_last
