@@ -30,7 +30,8 @@ from _common import machine  # noqa: E402
 
 BF16 = ["trainer.precision=bf16-mixed"]
 L1 = ["model.levels=1", "model.blocks=[8]"]
-COSINE = ["system/scheduler=warmup_cosine"]
+# the base experiment=pretrained sets MultiStepLR milestones, which the cosine does not take
+COSINE = ["system/scheduler=warmup_cosine", "~system.scheduler.milestones"]
 EMA = ["callbacks.ema.decay=0.999"]
 
 # name → overrides on top of the base. The first is the reference (the shipped model's recipe).
@@ -51,6 +52,8 @@ RECIPES: dict[str, list[str]] = {
     "levels2 keep12+cosine+ema": COSINE + EMA + ["model.keep=12"],
     "levels1 keep6 x12+cosine+ema": ["model.levels=1", "model.blocks=[12]", "model.keep=6"]
     + COSINE + EMA,
+    "levels1 keep9+cosine+ema": L1 + COSINE + EMA + ["model.keep=9"],
+    "levels1 keep11+cosine+ema": L1 + COSINE + EMA + ["model.keep=11"],
 }
 
 

@@ -1,5 +1,6 @@
-"""The shipped default weights: installed with the package, small, the paper's InvDN, and they
-really denoise a held-out photo (fixed noise and latent seeds, so the figures are exact)."""
+"""The shipped default weights: installed with the package, small, the architecture of
+`experiment=shipped` (the recipe that trained them), and they really denoise a held-out photo
+(fixed noise and latent seeds, so the figures are exact)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,27 @@ import numpy as np
 import torch
 
 from invdn.cli.main import main
+from invdn.config import compose_config, instantiate
 from invdn.data.noise import GaussianNoise
 from invdn.data.synthetic import bundled_image
 from invdn.imageio import read_image, write_image
 from invdn.inference.evaluate import block_metrics
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
 from invdn.inference.pipeline import image_to_tensor, tensor_to_image
+from invdn.sizes import count_parameters
 from invdn.weights import model_config
 
 
-def test_default_weights_ship_in_float16_and_load_as_the_paper_model():
+def test_default_weights_ship_in_float16_and_load_as_the_recipes_model():
     path = default_weights_path()
     assert path.is_file(), f"{path} missing: the package ships it (pyproject package-data)"
     assert path.stat().st_size <= 6 * 1024**2
     stored = torch.load(path, map_location="cpu", weights_only=True)
     assert {v.dtype for v in stored["state_dict"].values()} == {torch.float16}
     model = load_checkpoint_or_default(None)
-    config = model_config(model)
-    assert config["blocks"] == [8, 8] and config["width"] == 64 and config["levels"] == 2
-    assert sum(p.numel() for p in model.parameters()) == 2_640_960
+    recipe = instantiate(compose_config(["experiment=shipped"]), "model")
+    assert model_config(model) == model_config(recipe)
+    assert count_parameters(model) == count_parameters(recipe) <= 3_000_000  # ≤ 6 MB in fp16
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
