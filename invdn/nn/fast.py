@@ -205,9 +205,11 @@ def _split(t: Tensor, k: int) -> tuple[Tensor, Tensor]:
 def fast_path_applies(model, x: Tensor) -> bool:
     """Whether `model` may run the fast path on `x` now: inference (no autograd graph), resnet
     sub-networks, and not while being traced or compiled for export (the fused oneDNN call is
-    not an exportable operator)."""
+    not an exportable operator), nor on the meta device (shape-only runs such as MAC counting:
+    autocast has no meta backend)."""
     return (
         not torch.is_grad_enabled()
+        and x.device.type != "meta"
         and getattr(model, "fast_inference", False)
         and not torch.jit.is_tracing()
         and not torch.jit.is_scripting()
