@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightning.pytorch.callbacks import WeightAveraging
 import torch
+from lightning.pytorch.callbacks import WeightAveraging
 from torch import Tensor
 
 

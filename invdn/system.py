@@ -28,9 +28,9 @@ class DenoisingSystem(L.LightningModule):
     Optimiser and schedule: `optimizer` and `scheduler` are Hydra `_partial_` configs (plain
     dicts, stored in the checkpoint) called as `optimizer(params, lr=lr)` and
     `scheduler(optimizer)`, stepped once per optimiser step; the defaults are the paper's
-    Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate (`scheduler=None`). Validation denoises each image (reflect-padded to the model's
-    size multiple, cropped back) with `val_samples` latent draws from a generator seeded with
-    `val_seed` at the start of every validation run, so the numbers are reproducible, and
+    Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate (`scheduler=None`). Validation
+    denoises each image (reflect-padded to the model's size multiple, cropped back) with
+    `val_samples` latent draws from a generator seeded with `val_seed` at the start of every validation run, so the numbers are reproducible, and
     scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
     written per validation run to `<trainer.default_root_dir>/previews/step_<7-digit step>.png`.
     A training step whose loss is not finite (on any DDP rank) is skipped on every rank with a
@@ -69,7 +69,8 @@ class DenoisingSystem(L.LightningModule):
         # Plain containers only: checkpoints must load with torch.load(weights_only=True).
         self.save_hyperparameters({
             "model": model_config(self.model), "loss": model_config(self.loss),
-            "lr": float(lr), "optimizer": optimizer, "scheduler": scheduler, "val_samples": int(val_samples), "val_seed": int(val_seed),
+            "lr": float(lr), "optimizer": optimizer, "scheduler": scheduler,
+            "val_samples": int(val_samples), "val_seed": int(val_seed),
             "preview_images": int(preview_images), "max_nonfinite_steps": int(max_nonfinite_steps),
             "compile": compile_mode(compile) or False, "channels_last": bool(channels_last),
         })

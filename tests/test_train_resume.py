@@ -6,9 +6,9 @@ import csv
 import warnings
 
 import torch
+from test_train_cli import tiny
 
 from invdn.cli.main import main
-from test_train_cli import tiny
 
 
 def _steps(run_dir) -> list[float]:

@@ -12,8 +12,9 @@ from invdn.weights import load_model
 
 
 def _denoise_error(tmp_path, checkpoint, capsys) -> str:
-    from invdn.imageio import write_image
     import numpy as np
+
+    from invdn.imageio import write_image
 
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     assert main(["denoise", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),

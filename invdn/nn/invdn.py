@@ -13,7 +13,6 @@ from invdn.nn.fast import fast_forward, fast_inverse, fast_path_applies
 from invdn.nn.haar import HaarDownsampling
 from invdn.nn.reversible import MEMORY_MODES, run_invertible
 
-
 INITS = ("default", "identity")
 
 
