@@ -25,14 +25,14 @@ class DenoisingSystem(L.LightningModule):
 
     `model`/`loss`: modules or their `_target_` configs (checkpoints store configs, so
     `DenoisingSystem.load_from_checkpoint` and `invdn.weights.load_model` rebuild them).
-    Optimiser and schedule: `optimizer` and `scheduler` are Hydra `_partial_` configs (plain
-    dicts, stored in the checkpoint) called as `optimizer(params, lr=lr)` and
-    `scheduler(optimizer)`, stepped once per optimiser step; the defaults are the paper's
-    Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate (`scheduler=None`). Validation
-    denoises each image (reflect-padded to the model's size multiple, cropped back) with
-    `val_samples` latent draws from a generator seeded with `val_seed` at the start of every validation run, so the numbers are reproducible, and
-    scores the uint8-rounded result. `preview_images` (noisy | denoised | clean) rows are
-    written per validation run to `<trainer.default_root_dir>/previews/step_<7-digit step>.png`.
+    Optimiser and schedule: `optimizer` and `scheduler` are Hydra `_partial_` configs (plain dicts, stored in
+    the checkpoint) called as `optimizer(params, lr=lr)` and `scheduler(optimizer)`, stepped once per
+    optimiser step; the defaults are the paper's Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate
+    (`scheduler=None`). Validation denoises each image (reflect-padded to the model's size multiple, cropped
+    back) with `val_samples` latent draws from a generator seeded with `val_seed` at the start of every
+    validation run, so the numbers are reproducible, and scores the uint8-rounded result. `preview_images`
+    (noisy | denoised | clean) rows are written per validation run to
+    `<trainer.default_root_dir>/previews/step_<7-digit step>.png`.
     A training step whose loss is not finite (on any DDP rank) is skipped on every rank with a
     warning: no parameter or optimizer-state change (it still counts as a step);
     `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
