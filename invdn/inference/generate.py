@@ -15,9 +15,9 @@ own statistics, per channel and per neighbourhood:
 far from linear in the latent's size, so the scale `s` is calibrated once per image, on its central
 CALIBRATION_SIDE² crop (the same whatever the tiling), against the input itself: the input's noise level is
 estimated robustly from `x − x̂` (x̂ the clean estimate; 2 · MAD / 0.6745 of the first Haar level's detail
-bands), and the `s` from a fixed grid whose calibration realization (its own latent draw) comes closest to
-`temperature` times that level is used. Modes: "all" resamples all latent channels; "high" only those descending
-from the first Haar level's detail bands (the finest scale: 36 of InvDN's 45), keeping the
+bands), and the `s` from a fixed grid whose calibration realization (its own latent draw) comes closest
+to `temperature` times that level is used. Modes: "all" resamples all latent channels; "high" only
+those descending from the first Haar level's detail bands (the finest scale: 36 of InvDN's 45), keeping the
 coarser noise of the original. `bench/generate.py` measures how well the result matches.
 """
 
