@@ -37,6 +37,18 @@ def time_it(fn: Callable[[], object], device: str, repeats: int, warmup: int = 1
     return {"median_s": statistics.median(times), "min_s": min(times), "runs": repeats}
 
 
+def cpu_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Least process CPU time of `fn` over `repeats` runs (after one warm-up): steady when
+    other processes share the machine."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     """Print `rows` as an aligned table; columns are (key, header, format spec)."""
     cells = [[h for _, h, _ in columns]]

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine, print_table, time_it  # noqa: E402
+from _common import cpu_seconds, emit, machine, print_table, time_it  # noqa: E402
 
 import invdn.nn.fast as fast_path  # noqa: E402
 from invdn import InvDN  # noqa: E402
@@ -72,17 +71,6 @@ def conv_peak(h: int, w: int, device: str, repeats: int,
         if best is None or gflops > best["gflops"]:
             best = {"gflops": gflops, "format": "channels_last" if fmt is torch.channels_last else "NCHW",
                     "size": [h, w]}
-    return best
-
-
-def cpu_seconds(fn, repeats: int) -> float:
-    """Least process CPU time of `fn` over `repeats` runs (after one warm-up)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
     return best
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, machine, print_table, time_it  # noqa: E402
+from _common import cpu_seconds, emit, machine, print_table, time_it  # noqa: E402
 
 from invdn import InvDN  # noqa: E402
 from invdn.compile import CompiledModel  # noqa: E402
@@ -123,13 +123,7 @@ def best_seconds(fn, device: str, repeats: int = 3) -> float:
     machine, and what the CPU step rates are measured in), wall time on GPU."""
     if device != "cpu":
         return time_it(fn, device, repeats)["min_s"]
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
+    return cpu_seconds(fn, repeats)
 
 
 def measure_peaks(args: argparse.Namespace) -> dict:
