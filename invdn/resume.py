@@ -60,8 +60,10 @@ def resume_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
     cfg = OmegaConf.load(config)
     for item in overrides:
         key, sep, value = item.partition("=")
-        if not sep or key.startswith(("+", "~")) or \
-                OmegaConf.select(cfg, key, default="__missing__") == "__missing__":
+        current = OmegaConf.select(cfg, key, default="__missing__")
+        # a whole node (model=danet picks another config group) cannot change on resume
+        if not sep or key.startswith(("+", "~")) or isinstance(current, DictConfig) or \
+                (isinstance(current, str) and current == "__missing__"):
             raise InvdnError(f"{item}: with resume= only key=value overrides of settings in "
                              f"{config} work (e.g. trainer.max_steps=2000)")
         OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=False)

@@ -22,6 +22,8 @@ pytest.importorskip("fastapi", reason="invdn serve needs the app extra: pip inst
 pytest.importorskip("uvicorn", reason="invdn serve needs the app extra: pip install 'invdn[app]'")
 
 from invdn.cli.main import main  # noqa: E402
+from invdn.inference.loading import load_checkpoint_or_default
+from invdn.sizes import count_parameters
 
 URL_LINE = re.compile(r"invdn serve: (http://\S+/) on ")
 
@@ -71,7 +73,8 @@ def test_serves_on_loopback_and_checks_the_host_header(tmp_path, tiny):
     with running_server(["--checkpoint", str(tiny[1])], tmp_path / "srv") as (url, proc, log):
         assert url.startswith("http://127.0.0.1:")
         text = log.read_text()
-        assert "default (2,640,960 parameters), tiny (" in text and "warning" not in text
+        shipped = count_parameters(load_checkpoint_or_default(None))
+        assert f"default ({shipped:,} parameters), tiny (" in text and "warning" not in text
         port = int(url.rsplit(":", 1)[1].strip("/"))
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b"GET /health HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
