@@ -83,5 +83,9 @@ def serve(checkpoints: list[str | Path], host: str = "127.0.0.1", port: int = 80
               f"API docs at {url_of(sock)}docs", flush=True)
         server = uvicorn.Server(uvicorn.Config(create_app(models, config), log_level=log_level))
         server.run(sockets=[sock])
+        if server.should_exit:
+            # Stopped by a signal that uvicorn handled without re-raising it afterwards (seen
+            # under heavy load): report it as the interrupt it was.
+            raise KeyboardInterrupt
     finally:
         sock.close()
