@@ -34,13 +34,13 @@ import numpy as np
 
 from invdn.atomic import write_json, write_text
 from invdn.checks import is_int
+from invdn.data.synthetic import RESERVED
 from invdn.errors import InvdnError
 from invdn.imageio import read_image, write_image
 
 MIN_FACTOR = 2.0        # always average at least 2×2 pixels (JPEG artefacts, noise)
 SHORT_SIDE = 512        # default largest short side of a written photo
 MANIFEST = "manifest.json"
-RESERVED = ("chelsea", "coffee", "motorcycle", "coins", "moon", "china", "flower")
 
 
 @dataclass(frozen=True)

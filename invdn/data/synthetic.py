@@ -32,7 +32,9 @@ PRETRAIN_TRAIN = SKIMAGE_TRAIN + ("grace_hopper", "camera", "brick", "grass", "g
 SKIMAGE_VAL = ("chelsea", "coffee")
 QUALITY_TEST = ("chelsea", "coffee", "motorcycle")
 # never trained on: validation, the quality test set and photos kept for independent checks
-RESERVED = (*SKIMAGE_VAL, "motorcycle", "stereo_motorcycle", "coins", "moon")
+# scikit-learn's sample photos (china, flower) are reserved too: they are not bundled here, but
+# no prepared photo folder may carry them (`invdn.data.photos`).
+RESERVED = (*SKIMAGE_VAL, "motorcycle", "stereo_motorcycle", "coins", "moon", "china", "flower")
 
 
 def _special(name: str) -> np.ndarray | None:
