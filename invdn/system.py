@@ -225,31 +225,27 @@ def _plain(node: Any) -> dict | None:
 
 def _build_optimization(optimizer: dict, scheduler: dict | None, params: list, lr: float
                         ) -> tuple[torch.optim.Optimizer, Any]:
-    """Instantiate the `_partial_` optimizer and scheduler configs for `params`."""
+    """Instantiate the `_partial_` optimizer and scheduler configs for `params`; a config that
+    fails raises ValueError naming its key (system.optimizer / system.scheduler)."""
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
-    opt = instantiate({**optimizer, "_partial_": True})(params, lr=lr)
-    sched = None if scheduler is None else instantiate({**scheduler, "_partial_": True})(opt)
+    def build(key: str, node: dict, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return instantiate({**node, "_partial_": True})(*args, **kwargs)
+        except (InstantiationException, TypeError, ValueError, AttributeError) as err:
+            cause = err.__cause__ or err
+            text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            raise ValueError(text if text.startswith(key) else f"{key}: {text}") from err
+
+    opt = build("system.optimizer", optimizer, params, lr=lr)
+    sched = None if scheduler is None else build("system.scheduler", scheduler, opt)
     return opt, sched
 
 
 def _check_factories(optimizer: dict, scheduler: dict | None, lr: float) -> None:
     """Build both once on a dummy parameter so a bad config fails here, naming its key."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    params = [nn.Parameter(torch.zeros(1))]
-    built: Any = None
-    for key, node in (("system.optimizer", optimizer), ("system.scheduler", scheduler)):
-        if node is None:
-            continue
-        try:
-            factory = instantiate({**node, "_partial_": True})
-            built = factory(params, lr=lr) if built is None else factory(built)
-        except (InstantiationException, TypeError, ValueError, AttributeError) as err:
-            cause = err.__cause__ or err
-            text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-            raise ValueError(text if text.startswith(key) else f"{key}: {text}") from err
+    _build_optimization(optimizer, scheduler, [nn.Parameter(torch.zeros(1))], lr)
 
 
 def _check_settings(lr, val_samples, preview_images, max_nonfinite_steps):
