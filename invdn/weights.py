@@ -142,14 +142,10 @@ def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
         if kind == "official":
             model = InvDN(**official_kwargs)
             state = from_official_state_dict(read_state_dict(obj), model)
-            check_fit(model, state)
-            model.load_state_dict(state)
         elif kind == "invdn":
             model = build_model(obj["model"])
             state = {k: v.float() if v.is_floating_point() else v
                      for k, v in obj["state_dict"].items()}
-            check_fit(model, state)
-            model.load_state_dict(state)
         else:
             config = obj["hyper_parameters"].get("model")
             if not isinstance(config, dict):
@@ -158,8 +154,8 @@ def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
             prefix = "model."
             state = {k[len(prefix):]: v for k, v in obj["state_dict"].items()
                      if k.startswith(prefix)}
-            check_fit(model, state)
-            model.load_state_dict(state)
+        check_fit(model, state)
+        model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError) as err:
         raise InvdnError(f"weights do not fit the model: {str(err).splitlines()[0]}") from err
     return model.eval()

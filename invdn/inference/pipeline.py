@@ -19,6 +19,7 @@ from invdn.errors import InvdnError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
+from invdn.nn.protocol import has_latent
 from invdn.padding import pad_to_multiple
 
 ProgressFn = Callable[[list], Iterable]
@@ -92,11 +93,6 @@ def geometric_inverse(x: Tensor, t: int) -> Tensor:
     if t & 2:
         x = x.flip(-2)
     return x.flip(-1) if t & 1 else x
-
-
-def has_latent(model: nn.Module) -> bool:
-    """True for invertible models whose denoising replaces a latent (InvDN)."""
-    return all(hasattr(model, a) for a in ("inverse", "sample_latent", "latent_channels"))
 
 
 class Denoiser:

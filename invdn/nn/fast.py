@@ -252,7 +252,8 @@ def fast_inverse(model, lr: Tensor, z: Tensor) -> Tensor:
     """`model.inverse(lr, z)`, fast; dtypes as in :func:`fast_forward`."""
     k = model.in_channels
     levels = _levels(model, compute_dtype(lr))
-    lr, z = _float32(lr), _float32(z).to(_float32(lr).dtype)
+    lr = _float32(lr)
+    z = _float32(z).to(lr.dtype)
     a, b = _cl(lr[:, :k]), _cl(torch.cat((lr[:, k:], z), dim=1))
     with torch.autocast(lr.device.type, enabled=False):
         for i, blocks in enumerate(reversed(levels)):
