@@ -193,12 +193,9 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
     models named in `trained` are also scored on the built-in test set (centre crops of
     `quality_crop`², whole images when None) — models with random weights are not scored."""
     if quality:
-        from invdn.inference.testset import setting_names
+        from invdn.inference.testset import check_settings
 
-        unknown = [q for q in quality if q not in setting_names()]
-        if unknown:
-            raise InvdnError(f"unknown noise setting {unknown[0]!r}; choose from "
-                             f"{', '.join(setting_names())}")
+        check_settings(quality)  # before any model is measured
     sizes = default_model_sizes()
     rows = []
     for name, model in models.items():

@@ -44,6 +44,15 @@ def setting_names() -> list[str]:
     return [s.name for s in SETTINGS]
 
 
+def check_settings(names: Sequence[str]) -> list[str]:
+    """`names` as a list; InvdnError naming the first that is not a setting."""
+    unknown = [n for n in names if n not in setting_names()]
+    if unknown:
+        raise InvdnError(f"unknown noise setting {unknown[0]!r}; choose from "
+                         f"{', '.join(setting_names())}")
+    return list(names)
+
+
 def noise_seed(image_index: int, setting_index: int) -> int:
     return 1000 * image_index + setting_index
 
@@ -78,11 +87,7 @@ def test_cases(settings: Sequence[str] | None = None, images: Sequence[str] = QU
     """(image name, setting, clean uint8, noisy uint8) for every image × chosen setting;
     seeds depend on the image's and the setting's position in the full lists, so a subset
     yields exactly the inputs the full benchmark uses."""
-    wanted = setting_names() if settings is None else list(settings)
-    unknown = [s for s in wanted if s not in setting_names()]
-    if unknown:
-        raise InvdnError(f"unknown noise setting {unknown[0]!r}; choose from "
-                         f"{', '.join(setting_names())}")
+    wanted = setting_names() if settings is None else check_settings(settings)
     for i, name in enumerate(images):
         clean = center(bundled_image(name), crop)
         for j, setting in enumerate(SETTINGS):
