@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from invdn.cli.denoise import add_device_arguments
+
 HELP = "table of parameters, MACs, time, memory and PSNR/SSIM of InvDN vs DANet"
 
 
@@ -45,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=256,
                         help="image side for time and memory (default 256)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (default 3)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_device_arguments(parser, precision=False)
     parser.add_argument("-o", "--output", required=True, metavar="DIR",
                         help="folder for compare.json, compare.md and compare.png")
 

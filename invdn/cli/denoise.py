@@ -27,10 +27,26 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the library (and torch) is imported when a command runs, not for --help
+    from invdn.inference.batch import BatchResult
 
 HELP = "denoise images (files, folders, globs) into an output folder"
 
 FORMATS = {"same": None, "png": ".png", "tif": ".tif", "jpg": ".jpg", "webp": ".webp"}
+
+
+def add_device_arguments(parser: argparse.ArgumentParser, precision: bool = True) -> None:
+    """`--device` and (with `precision`) `--precision`, for every command that runs a network."""
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
+    if precision:
+        parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                            help="the network's convolutions in bf16 or fp32 (the coupling "
+                                 "arithmetic stays fp32); auto: bf16 where the CPU "
+                                 "(AVX512-BF16/AMX) or GPU computes it natively, else fp32 "
+                                 "(default auto)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,12 +60,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also average the 8 flips/transposes (x8 slower)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the latent draws; same seed, same output (default 0)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
-                        help="the network's convolutions in bf16 or fp32 (the coupling "
-                             "arithmetic stays fp32); auto: bf16 where the CPU (AVX512-BF16/AMX) "
-                             "or GPU computes it natively, else fp32 (default auto)")
+    add_device_arguments(parser)
     parser.add_argument("--tile", type=int, default=512,
                         help="tile size in pixels for bounded memory, a multiple of the "
                              "network's size multiple (4 for InvDN); 0 = whole image at once "
@@ -100,11 +111,26 @@ def tile_bar(quiet: bool | None):
     return wrap
 
 
+def batch_outcome(result: BatchResult, skipped: int) -> str:
+    """'N skipped…, N failed[, N not done]' for the line that ends a batch command."""
+    note = " (existing outputs; --overwrite replaces them)" if skipped else ""
+    not_done = f", {result.not_done} not done" if result.not_done else ""
+    return f"{skipped} skipped{note}, {result.failed} failed{not_done}"
+
+
+def batch_exit(result: BatchResult, command: str) -> int:
+    """Report why a batch stopped early (stderr) and give the exit status: 1 when an image
+    failed or the batch stopped, else 0."""
+    if result.stopped:
+        print(f"invdn {command}: {result.stopped}", file=sys.stderr)
+    return 1 if result.failed or result.stopped else 0
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.errors import InvdnError
-    from invdn.inference.batch import make_output_folder, plan_jobs
+    from invdn.inference.batch import BatchResult, make_output_folder, plan_jobs
     from invdn.inference.files import denoise_jobs, image_sizes
 
     if not args.max_megapixels > 0:
@@ -115,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
     todo = [j for j in jobs if args.overwrite or not j.target.exists()]
     skipped = len(jobs) - len(todo)
-    result = None
+    result = BatchResult()  # nothing to do: nothing written
     if todo:
         denoiser = make_denoiser(args)  # checks the options and the device first
         work = denoiser.plan(image_sizes(todo))  # refuses absurd tilings before any work
@@ -129,11 +155,6 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda items: tqdm(items, desc="denoise", unit="img", disable=quiet),
             tile_progress=tile_bar(quiet))
     elapsed = time.perf_counter() - start
-    note = " (existing outputs; --overwrite replaces them)" if skipped else ""
-    written, failed = (result.written, result.failed) if result else (0, 0)
-    not_done = f", {result.not_done} not done" if result and result.not_done else ""
-    print(f"{written} written, {skipped} skipped{note}, {failed} failed{not_done} in "
-          f"{elapsed:.1f} s -> {Path(args.output)}")
-    if result and result.stopped:
-        print(f"invdn denoise: {result.stopped}", file=sys.stderr)
-    return 1 if failed or (result and result.stopped) else 0
+    print(f"{result.written} written, {batch_outcome(result, skipped)} in {elapsed:.1f} s -> "
+          f"{Path(args.output)}")
+    return batch_exit(result, "denoise")

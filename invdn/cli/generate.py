@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from invdn.cli.denoise import add_device_arguments
+
 HELP = "new noisy realizations of images by resampling the latent, with a noise report"
 
 
@@ -48,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=4,
                         help="latent draws averaged for the clean estimate (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_device_arguments(parser, precision=False)
     parser.add_argument("--tile", type=int, default=512, help="tile size; 0 = untiled")
     parser.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -73,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from invdn.atomic import write_atomic, write_text
-    from invdn.cli.denoise import tile_bar
+    from invdn.cli.denoise import batch_exit, batch_outcome, tile_bar
     from invdn.errors import InvdnError
     from invdn.imageio import read_image, read_meta, write_image
-    from invdn.inference.batch import plan_jobs, run_batch
+    from invdn.inference.batch import BatchResult, plan_jobs, run_batch
     from invdn.inference.generate import (
         GenerateOptions,
         NoiseGenerator,
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvdnError(f"output {clash} would overwrite an input; choose another -o")
         if args.overwrite or not all(p.exists() for p in paths):
             plans[job] = outs
-    skipped, result = len(jobs) - len(plans), None
+    skipped, result = len(jobs) - len(plans), BatchResult()
     if plans:
         generator = NoiseGenerator(load_checkpoint_or_default(args.checkpoint), options,
                                    args.device)
@@ -129,11 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = run_batch(list(plans), process, lambda line: tqdm.write(line, file=sys.stderr),
                            lambda items: tqdm(items, desc="generate", unit="img", disable=quiet))
-    note = " (existing outputs; --overwrite replaces them)" if skipped else ""
-    written, failed = (result.written, result.failed) if result else (0, 0)
-    not_done = f", {result.not_done} not done" if result and result.not_done else ""
-    print(f"{written} images done ({args.count} realizations each), {skipped} skipped{note}, "
-          f"{failed} failed{not_done} in {time.perf_counter() - start:.1f} s -> {args.output}")
-    if result and result.stopped:
-        print(f"invdn generate: {result.stopped}", file=sys.stderr)
-    return 1 if failed or (result and result.stopped) else 0
+    print(f"{result.written} images done ({args.count} realizations each), "
+          f"{batch_outcome(result, skipped)} in {time.perf_counter() - start:.1f} s -> "
+          f"{args.output}")
+    return batch_exit(result, "generate")

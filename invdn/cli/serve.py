@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 
+from invdn.cli.denoise import add_device_arguments
+
 HELP = "web page and HTTP API for denoising (pip install 'invdn[app]')"
 
 
@@ -32,11 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000,
                         help="TCP port (default 8000; 0 picks a free one)")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
-                        help="convolutions in bf16 or fp32; auto: bf16 where the CPU/GPU has "
-                             "native bf16 (default auto)")
+    add_device_arguments(parser)
     parser.add_argument("--max-upload-mb", type=float, default=50.0, metavar="MB",
                         help="largest accepted upload per image in MB (default 50)")
     parser.add_argument("--max-megapixels", type=float, default=50.0, metavar="MP",
