@@ -37,12 +37,10 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     from invdn.inference.evaluate import block_metrics
     from invdn.inference.loading import load_checkpoint_or_default
     from invdn.inference.pipeline import DenoiseOptions, Denoiser, image_to_tensor, tensor_to_image
+    from invdn.inference.testset import center
     from invdn.timing import Stopwatch
 
-    clean = bundled_image(image)
-    h, w = clean.shape[:2]
-    top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
-    clean = np.ascontiguousarray(clean[top:top + crop, left:left + crop])
+    clean = center(bundled_image(image), crop)
     noisy_t = GaussianNoise(sigma)(image_to_tensor(clean), torch.Generator().manual_seed(seed))
     noisy = tensor_to_image(noisy_t, clean)  # clipped and rounded to 8 bits
     denoiser = Denoiser(load_checkpoint_or_default(checkpoint), DenoiseOptions(seed=seed),
