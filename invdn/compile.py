@@ -57,4 +57,8 @@ class CompiledModel:
         return self._forward(x, *args, **kwargs)
 
     def __getattr__(self, name: str):
+        # deepcopy/pickle (e.g. the EMA callback copying the system) probe attributes on an
+        # instance whose __dict__ is still empty: that must be an AttributeError, not a KeyError.
+        if "model" not in self.__dict__:
+            raise AttributeError(name)
         return getattr(self.__dict__["model"], name)

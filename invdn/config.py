@@ -126,6 +126,13 @@ def check_config(cfg: DictConfig) -> None:
     if ckpt is not None and not Path(str(ckpt)).is_file():
         raise InvdnError(f"ckpt_path={ckpt} is not a file; pass a last.ckpt or best.ckpt "
                          "from a run's checkpoints/ folder")
+    init = cfg.get("init_weights")
+    if init is not None and ckpt is not None:
+        raise InvdnError(f"init_weights={init} and ckpt_path={ckpt} both given; ckpt_path "
+                         "resumes a run, init_weights starts a new one from weights: pick one")
+    if init is not None and not Path(str(init)).is_file():
+        raise InvdnError(f"init_weights={init} is not a file; pass a weights file, an exported "
+                         "model or a run's checkpoints/last.ckpt")
 
 
 def instantiate(cfg: DictConfig, key: str, **kwargs: Any) -> Any:

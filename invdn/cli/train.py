@@ -12,6 +12,7 @@ examples:
       data.val_gt_mat=/data/ValidationGtBlocksSrgb.mat
   invdn train experiment=sidd_paper trainer=ddp trainer.devices=4 ...   # 4 GPUs
   invdn train resume=runs/2025-01-01_12-00-00 trainer.max_steps=2000    # continue a run
+  invdn train experiment=shipped init_weights=runs/a/checkpoints/last.ckpt  # start from weights
 
 Groups: data= synthetic|sidd|folders, model= invdn|invdn_small|danet, trainer= cpu|gpu|ddp,
 logger= csv|tensorboard, callbacks= default, experiment= sidd_paper|quick. Each run writes
@@ -20,7 +21,9 @@ logger= csv|tensorboard, callbacks= default, experiment= sidd_paper|quick. Each 
 Resuming: `resume=RUN` continues the run in RUN with its saved config.yaml (plus key=value
 overrides), appending to its logs and keeping its best checkpoint. `ckpt_path=RUN/checkpoints/
 last.ckpt` does the same when run_dir is left at its default or is RUN; with another run_dir it
-starts a new run folder from that checkpoint.
+starts a new run folder from that checkpoint. `init_weights=FILE` is not a resume: it loads
+FILE's weights (same architecture) and starts a new run at step 0 with a fresh optimizer and
+schedule, e.g. to fine-tune or to give a finished run a second, longer schedule.
 
 Faults: checkpoints are written atomically; last.ckpt is refreshed every
 callbacks.checkpoint.save_last_every_n_steps steps, so a killed run resumes exactly (same
@@ -101,6 +104,19 @@ def _without_worker_traceback(err: InvdnError) -> InvdnError:
     return err
 
 
+def _start_from(model: Any, path: str) -> None:
+    """Load `path`'s weights into `model` (same architecture) for `init_weights=`."""
+    from invdn.weights import check_fit, load_model
+
+    what = f"init_weights={path}"
+    try:
+        state = load_model(path).state_dict()
+    except InvdnError as err:
+        raise InvdnError(f"{what}: {err}") from None
+    check_fit(model, state, what=what)
+    model.load_state_dict(state)
+
+
 def _check_resume(ckpt_path: str, model: Any) -> int:
     """The checkpoint's global step; InvdnError unless `ckpt_path` is an `invdn train`
     checkpoint of the configured model."""
@@ -168,6 +184,8 @@ def train(cfg: Any) -> TrainResult:
     _quiet_lightning_adverts()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = instantiate(cfg, "model")
+    if cfg.get("init_weights") is not None:
+        _start_from(model, str(cfg.init_weights))
     resume_step, same_folder = None, resume_in_place(cfg)
     if cfg.get("ckpt_path") is not None:
         resume_step = _check_resume(str(cfg.ckpt_path), model)
