@@ -13,7 +13,7 @@ import torch
 
 def machine(device: str = "cpu") -> dict:
     """What the numbers were measured on (the same description bench/memory.py gives)."""
-    from invdn.profiling.memory import machine_info
+    from invdn.analysis.profiling.memory import machine_info
 
     return machine_info(device)
 

@@ -106,9 +106,9 @@ def main() -> None:
 
     import torch
 
-    from invdn.imageio import write_image
+    from invdn.io.images import write_image
+    from invdn.io.weights import load_model, save_weights
     from invdn.nn import InvDN
-    from invdn.weights import load_model, save_weights
 
     results: dict = {"image": f"{args.width}x{args.height}", "runs": []}
     with tempfile.TemporaryDirectory() as tmp:

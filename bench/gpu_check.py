@@ -87,7 +87,7 @@ def check_layouts(device: str) -> dict:
 
 
 def check_compile(device: str) -> dict:
-    from invdn.compile import CompiledModel
+    from invdn.training.compile import CompiledModel
 
     model = model_on(device, levels=1, blocks=[2], width=16).train()
     x = torch.rand(2, 3, 32, 32, device=device)

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine("cpu"), "base": args.base, "precision": "bf16-mixed",
               "budgets": budgets, "jobs": args.jobs, "threads": args.threads,
               "psnr_noisy": noisy, "results": results}
-    from invdn.atomic import write_text
+    from invdn.io.atomic import write_text
 
     write_text(out / "learning.json", json.dumps(report, indent=2) + "\n")
     table = markdown(results, budgets)

@@ -3,7 +3,7 @@
 For each number of coupling blocks per level and each memory mode, one full InvDN training step
 (forward loss, inverse with a sampled latent, reconstruction loss, backward, Adam) is measured:
 memory in a fresh subprocess per configuration, time in a fresh subprocess per depth with the modes
-taking turns (see `invdn.profiling.memory`). Prints the machine, a table, PASS/FAIL lines for the
+taking turns (see `invdn.analysis.profiling.memory`). Prints the machine, a table, PASS/FAIL lines for the
 memory-efficient (reversible) mode's targets, the JSON report, and with --json-out writes it.
 Exit status 1 when a target fails.
 
@@ -19,8 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from invdn.atomic import write_json
-from invdn.profiling.memory import (
+from invdn.analysis.profiling.memory import (
     MODES,
     check_targets,
     format_checks,
@@ -29,6 +28,7 @@ from invdn.profiling.memory import (
     overheads,
     run_benchmark,
 )
+from invdn.io.atomic import write_json
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,14 +40,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from invdn.atomic import write_json, write_text  # noqa: E402
 from invdn.data.synthetic import QUALITY_TEST  # noqa: E402
-from invdn.imageio import from_float, to_float, write_image  # noqa: E402
 from invdn.inference.classical import denoise_classical  # noqa: E402
 from invdn.inference.evaluate import block_metrics  # noqa: E402
 from invdn.inference.pipeline import DenoiseOptions, Denoiser  # noqa: E402
 from invdn.inference.testset import HEADS, SETTINGS, Setting, camera_params, test_cases  # noqa: E402
-from invdn.weights import load_model  # noqa: E402
+from invdn.io.atomic import write_json, write_text  # noqa: E402
+from invdn.io.images import from_float, to_float, write_image  # noqa: E402
+from invdn.io.weights import load_model  # noqa: E402
 
 Method = Callable[[np.ndarray, Setting], np.ndarray]  # noisy uint8 (H, W, 3) → denoised uint8
 LABELS = {

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_seconds, emit, machine, print_table, time_it  # noqa: E402
 
 from invdn import InvDN  # noqa: E402
-from invdn.compile import CompiledModel  # noqa: E402
-from invdn.losses import DenoisingLoss  # noqa: E402
+from invdn.training.compile import CompiledModel  # noqa: E402
+from invdn.training.losses import DenoisingLoss  # noqa: E402
 
 MODES = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
 
@@ -152,7 +152,7 @@ def make_sidd_tree(root: Path, scenes: int, size: tuple[int, int]) -> None:
     import skimage.data
     from skimage.transform import resize
 
-    from invdn.imageio import from_float, write_image
+    from invdn.io.images import from_float, write_image
 
     photos = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
     rng = np.random.default_rng(0)

@@ -2,24 +2,36 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 
 try:
     __version__ = version("invdn")
 except PackageNotFoundError:  # running from a checkout that was not installed
     __version__ = "0.0.0+local"
 
-__all__ = ["DANetDenoiser", "DANetDiscriminator", "DANetGenerator", "InvDN", "InvdnError",
-           "__version__"]
+# The library's entry points, each the Python form of a command with the same behaviour:
+# `invdn.denoise_files(["shots/"], "out/")`, `invdn.train(invdn.compose_config([...]))`, …
+_LAZY = {
+    "InvDN": "invdn.nn", "DANetDenoiser": "invdn.nn", "DANetDiscriminator": "invdn.nn",
+    "DANetGenerator": "invdn.nn",
+    "load_model": "invdn.io.weights",                     # weights file -> model
+    "Denoiser": "invdn.inference.pipeline",               # arrays/tensors in memory
+    "DenoiseOptions": "invdn.inference.pipeline",
+    "denoise_files": "invdn.inference.files",             # invdn denoise
+    "GenerateOptions": "invdn.inference.generate",
+    "generate_files": "invdn.inference.generate_files",   # invdn generate
+    "compose_config": "invdn.training.config",            # invdn train --cfg
+    "train": "invdn.training.run",                        # invdn train
+}
 
-_MODELS = {"DANetDenoiser", "DANetDiscriminator", "DANetGenerator", "InvDN"}
+__all__ = ["InvdnError", "OptionError", "__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    # The models need torch; importing them lazily keeps `invdn --help` (which imports this
-    # package) free of torch's start-up time.
-    if name in _MODELS:
-        import invdn.nn
+    # These need torch; importing them lazily keeps `invdn --help` (which imports this package)
+    # free of torch's start-up time.
+    if name in _LAZY:
+        import importlib
 
-        return getattr(invdn.nn, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'invdn' has no attribute {name!r}")

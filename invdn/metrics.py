@@ -14,7 +14,7 @@ import kornia
 import torch
 from torch import Tensor
 
-from invdn.imageio import round_levels
+from invdn.io.images import round_levels
 
 #: scikit-image's Gaussian SSIM window for sigma 1.5: radius int(3.5·1.5 + 0.5) = 5. kornia's
 #: window is the same sampled Gaussian (sigma fixed at 1.5), so the two agree.
@@ -23,7 +23,7 @@ SSIM_WINDOW = 11
 
 def to_uint8_levels(x: Tensor) -> Tensor:
     """`(…)` float in [0, 1] → the same float tensor rounded to the 256 uint8 levels 0…255
-    (clipped, round half up — `invdn.imageio.round_levels`, the rounding files are written
+    (clipped, round half up — `invdn.io.images.round_levels`, the rounding files are written
     with)."""
     return round_levels(x, 255)
 

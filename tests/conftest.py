@@ -24,7 +24,7 @@ def official_reference():
 def tiny(tmp_path_factory):
     """(a tiny random InvDN in eval mode, the path of its invdn weights file)."""
     from invdn import InvDN
-    from invdn.weights import save_weights
+    from invdn.io.weights import save_weights
 
     torch.manual_seed(0)
     model = InvDN(blocks=(1, 1), width=8).eval()

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from invdn.cli.main import main
-from invdn.cli.train import train
-from invdn.config import compose_config
 from invdn.errors import InvdnError
-from invdn.imageio import write_image
+from invdn.io.images import write_image
+from invdn.io.weights import save_weights
 from invdn.nn import InvDN
-from invdn.weights import save_weights
+from invdn.training.config import compose_config
+from invdn.training.run import train
 
 TINY = ["model.blocks=[1,1]", "model.width=8", "data.patch_size=16", "data.batch_size=2",
         "data.samples_per_epoch=4", "data.num_workers=0", "data.val_crop=32",
@@ -90,13 +90,14 @@ def evaluate_args(files, out, *extra):
 
 
 ARG_ERRORS = [
-    (["--tile", -4], "--tile -4 / --overlap 32: need tile >= 0"),
+    (["--tile", -4], "--tile -4 must be >= 0 (0 disables tiling)"),
     (["--tile", 30, "--overlap", 8], "--tile 30 must be a multiple of 4, this network's size "
                                      "multiple (0 disables tiling); e.g. --tile 32"),
-    (["--samples", 0], "--samples must be >= 1, got 0"),
+    (["--samples", 0], "--samples 0 must be >= 1"),
     (["--device", "cuda"], "--device cuda requested but CUDA is not available"),
-    (["--device", "tpu"], "unknown --device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
-    (["--seed", -1], "--seed must be >= 0, got -1"),
+    (["--device", "tpu"], "--device 'tpu' is unknown; use auto, cpu, cuda, cuda:N or mps"),
+    (["--seed", -1], "--seed -1 must be >= 0"),
+    (["--tile", 16, "--overlap", 12], "--overlap 12 must be in 0..8 (half the tile 16)"),
 ]
 
 
@@ -113,7 +114,7 @@ def test_model_option_errors(files, tmp_path, capsys, monkeypatch, command, extr
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (lambda f, o: denoise_args(f, o, "--max-megapixels", -1), "--max-megapixels must be > 0"),
+    (lambda f, o: denoise_args(f, o, "--max-megapixels", -1), "--max-megapixels -1 must be > 0"),
     (lambda f, o: evaluate_args(f, o)[:2] + [str(f / "nowhere")] + evaluate_args(f, o)[3:],
      "--noisy-dir {root}/nowhere: no such folder"),
     (lambda f, o: ["evaluate", "--noisy-dir", str(f), "-o", str(o)],

@@ -15,10 +15,10 @@ import torch
 from invdn.cli.main import main
 from invdn.data import FoldersDataModule, SyntheticDataModule
 from invdn.errors import InvdnError
-from invdn.imageio import read_image, write_image
 from invdn.inference.evaluate import SSIM_MIN_SIDE
+from invdn.io.images import read_image, write_image
+from invdn.io.weights import save_weights
 from invdn.nn import InvDN
-from invdn.weights import save_weights
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_unwritable_output_folder_fails_before_any_work(files, tmp_path, capsys,
     code = main([*args, "-o", str(out), "--checkpoint", str(root / "tiny.pt"), "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "Traceback" not in err
-    assert err.startswith(f"invdn {command}: error: -o {out}: cannot create the output folder")
+    assert err.startswith(f"invdn {command}: error: --output {out} cannot be created")
     assert blocker.read_text() == "not a folder"
 
 

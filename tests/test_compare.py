@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
+from invdn.analysis.compare import available_models, count_macs, model_config_by_name
 from invdn.cli.main import main
-from invdn.inference.compare import available_models, count_macs, model_config_by_name
+from invdn.io.weights import save_weights
 from invdn.nn import InvDN
-from invdn.weights import save_weights
 
 
 def test_invdn_macs_match_the_paper():

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from invdn import InvDN
-from invdn.compile import CompiledModel, compile_mode
-from invdn.losses import DenoisingLoss
 from invdn.nn.danet import DANetDenoiser
-from invdn.system import DenoisingSystem
+from invdn.training.compile import CompiledModel, compile_mode
+from invdn.training.losses import DenoisingLoss
+from invdn.training.system import DenoisingSystem
 
 
 def test_compile_mode_values():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from invdn import DANetDenoiser, DANetDiscriminator, DANetGenerator
-from invdn.sizes import count_parameters
+from invdn.nn.sizes import count_parameters
 
 
 def test_parameter_counts():

@@ -11,7 +11,7 @@ from invdn.cli.main import main
 from invdn.data import SIDDDataModule
 from invdn.data.cache import MANIFEST, MARKER, CropPlan, cache_state, prepare_sidd_cache
 from invdn.errors import InvdnError
-from invdn.imageio import read_image, write_image
+from invdn.io.images import read_image, write_image
 
 H, W = 20, 28
 

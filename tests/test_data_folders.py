@@ -7,7 +7,7 @@ import torch
 from invdn.data import FoldersDataModule
 from invdn.data.folders import find_folder_pairs
 from invdn.errors import InvdnError
-from invdn.imageio import write_image
+from invdn.io.images import write_image
 
 
 def image(seed: int, h: int = 16, w: int = 20, dtype=np.uint8, channels: int = 3) -> np.ndarray:

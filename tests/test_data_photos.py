@@ -11,7 +11,7 @@ from invdn.cli.main import main
 from invdn.data import SyntheticDataModule
 from invdn.data.photos import SOURCES, PhotoSource, downscale, output_name, prepare_photos
 from invdn.errors import InvdnError
-from invdn.imageio import read_image, write_image
+from invdn.io.images import read_image, write_image
 
 
 def photo(seed: int, h: int, w: int, channels: int = 3) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 
 from invdn.data import SIDDDataModule, find_sidd_scenes, load_mat_blocks
 from invdn.errors import InvdnError
-from invdn.imageio import write_image
+from invdn.io.images import write_image
 
 H, W = 24, 32
 

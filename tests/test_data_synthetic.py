@@ -19,7 +19,7 @@ from invdn.data.synthetic import (
     split_folder,
 )
 from invdn.errors import InvdnError
-from invdn.imageio import write_image
+from invdn.io.images import write_image
 
 
 def small(**kwargs) -> SyntheticDataModule:

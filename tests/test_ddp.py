@@ -13,8 +13,8 @@ SCRIPT = textwrap.dedent('''
 
     import torch
 
-    from invdn.cli.train import train
-    from invdn.config import compose_config
+    from invdn.training.run import train
+    from invdn.training.config import compose_config
 
     out = Path(sys.argv[1])
     result = train(compose_config(sys.argv[2:]))

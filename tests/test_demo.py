@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from invdn.cli.main import main
-from invdn.imageio import read_image
 from invdn.inference.loading import default_weights_path
+from invdn.io.images import read_image
 
 
 @pytest.mark.skipif(not default_weights_path().is_file(), reason="no default weights installed")

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from invdn.cli.main import main
-from invdn.imageio import read_image, write_image
+from invdn.io.images import read_image, write_image
+from invdn.io.weights import model_config, save_weights
 from invdn.nn import DANetDenoiser, InvDN
-from invdn.weights import model_config, save_weights
 
 
 def noisy(shape, dtype=np.uint8, seed=0):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
+from invdn.io.weights import save_weights
 from invdn.nn import InvDN
-from invdn.weights import save_weights
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "denoise_memory.py"
 

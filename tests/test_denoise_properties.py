@@ -11,9 +11,9 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from invdn.imageio import read_image, write_image
 from invdn.inference.batch import fit_bit_depth
 from invdn.inference.pipeline import DenoiseOptions, Denoiser
+from invdn.io.images import read_image, write_image
 from invdn.nn import InvDN
 
 

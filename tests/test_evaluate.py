@@ -13,11 +13,11 @@ import torch
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio
 
+from invdn.analysis.compare import read_report
 from invdn.cli.main import main
-from invdn.imageio import read_image, write_image
-from invdn.inference.compare import read_report
+from invdn.io.images import read_image, write_image
+from invdn.io.weights import save_weights
 from invdn.nn import DANetDenoiser, InvDN
-from invdn.weights import save_weights
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invdn.analysis.explain import relu_collapse
 from invdn.cli.main import main
-from invdn.explain import relu_collapse
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

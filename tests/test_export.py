@@ -10,8 +10,8 @@ import torch
 
 from invdn.cli.main import main
 from invdn.inference.export import DenoiseGraph, example_inputs, export_model
+from invdn.io.weights import model_config, save_weights
 from invdn.nn import DANetDenoiser
-from invdn.weights import model_config, save_weights
 
 
 def test_torchscript_roundtrip(tmp_path, tiny, capsys):
@@ -102,7 +102,7 @@ def test_weights_export_from_lightning_checkpoint_half_and_full(tmp_path, tiny, 
     assert report["dtype"] == "float16" and report["bytes"] == half.stat().st_size
     assert half.stat().st_size < 0.75 * full.stat().st_size
     assert 0 < report["max_abs_diff"] < 0.05 and report["psnr_vs_float32"] > 40
-    from invdn.weights import load_model
+    from invdn.io.weights import load_model
 
     reloaded = load_model(half)
     for (k, a), b in zip(model.state_dict().items(), reloaded.state_dict().values(), strict=True):

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from invdn.checkpointing import AtomicCheckpointIO, RunCheckpoint
 from invdn.cli.main import main
-from invdn.cli.train import train
-from invdn.config import compose_config, instantiate
 from invdn.data.sampling import EpochSampler
 from invdn.errors import InvdnError
+from invdn.training.checkpointing import AtomicCheckpointIO, RunCheckpoint
+from invdn.training.config import compose_config, instantiate
+from invdn.training.run import train
 
 TESTS = Path(__file__).resolve().parent
 MAX_STEPS = 10
@@ -155,7 +155,7 @@ def test_atomic_save_keeps_the_old_checkpoint_when_a_write_fails(tmp_path, monke
         Path(tmp).write_bytes(b"PK\x03\x04 half a checkpoint")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("invdn.checkpointing.torch.save", torn_write)
+    monkeypatch.setattr("invdn.training.checkpointing.torch.save", torn_write)
     with pytest.raises(OSError, match="No space left"):
         io.save_checkpoint({"step": 3}, path)
     assert torch.load(path, weights_only=True)["step"] == 2
@@ -166,7 +166,7 @@ KILLED_SAVE = textwrap.dedent('''
     import sys, time
     from pathlib import Path
     import torch
-    import invdn.checkpointing as ck
+    import invdn.training.checkpointing as ck
 
     path, marker = Path(sys.argv[1]), Path(sys.argv[2])
     io = ck.AtomicCheckpointIO()

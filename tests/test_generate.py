@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from invdn.cli.main import main
-from invdn.imageio import read_image, write_image
 from invdn.inference.generate import (
     GenerateOptions,
     NoiseGenerator,
     finest_scale_channels,
     noise_statistics,
 )
+from invdn.io.images import read_image, write_image
 
 
 def photo(shape=(24, 28, 3), dtype=np.uint8):

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from invdn.cli.main import main
-from invdn.imagemeta import estimate_jpeg_quality, read_meta
+from invdn.io.metadata import estimate_jpeg_quality, read_meta
 
 
 def srgb_profile() -> bytes:
@@ -72,7 +72,7 @@ def test_jpeg_quality_option_and_16_bit_png_metadata(tmp_path, tiny):
     deep.parent.mkdir()
     cv2.imwrite(str(deep), (portrait_scene().astype(np.uint16) * 257))
     icc = srgb_profile()
-    from invdn.imagemeta import ImageMeta, embed_png
+    from invdn.io.metadata import ImageMeta, embed_png
 
     deep.write_bytes(embed_png(deep.read_bytes(), ImageMeta(orientation=3, icc=icc)))
     assert main(["denoise", str(deep), "-o", str(tmp_path / "out16"), "--checkpoint",

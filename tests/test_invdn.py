@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from invdn import InvDN
 from invdn.nn.coupling import CouplingBlock
-from invdn.sizes import count_parameters, default_model_sizes
+from invdn.nn.sizes import count_parameters, default_model_sizes
 
 
 def test_default_parameter_count():

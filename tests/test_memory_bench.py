@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from invdn.profiling.memory import check_targets, format_checks, run_benchmark
+from invdn.analysis.profiling.memory import check_targets, format_checks, run_benchmark
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "memory.py"
 
@@ -20,7 +20,7 @@ def test_peak_rss_sees_a_known_allocation():
     # PeakRSS fixes glibc's allocator thresholds for the rest of the process: use a child.
     code = (
         "import torch\n"
-        "from invdn.profiling.rss import PeakRSS\n"
+        "from invdn.analysis.profiling.rss import PeakRSS\n"
         "with PeakRSS() as idle: pass\n"
         "with PeakRSS() as big:\n"
         "    x = torch.ones(10_000_000); del x\n"  # 40 MB, freed before the block ends

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from invdn.imageio import from_float
 from invdn.inference.evaluate import PSNR_CAP, block_metrics
-from invdn.losses import ssim_loss
+from invdn.io.images import from_float
 from invdn.metrics import psnr, ssim, to_uint8_levels
+from invdn.training.losses import ssim_loss
 
 
 def _sk_ssim(a: np.ndarray, b: np.ndarray) -> float:

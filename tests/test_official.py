@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from invdn import InvDN
-from invdn.weights import load_model
+from invdn.io.weights import load_model
 
 
 def test_fixture_equivalence(official_reference):

@@ -100,11 +100,11 @@ def test_resolve_precision(monkeypatch):
     assert resolve_precision("auto", CPU) == BF16
     monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", CPU) == torch.float32
-    with pytest.raises(InvdnError, match="--precision"):
+    with pytest.raises(InvdnError, match="precision"):
         resolve_precision("fp16", CPU)
     with pytest.raises(InvdnError, match="MPS"):
         resolve_precision("bf16", torch.device("mps"))
-    with pytest.raises(InvdnError, match="--precision"):
+    with pytest.raises(InvdnError, match="precision"):
         DenoiseOptions(precision="half")
 
 

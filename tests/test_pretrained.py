@@ -8,15 +8,15 @@ import numpy as np
 import torch
 
 from invdn.cli.main import main
-from invdn.config import compose_config, instantiate
 from invdn.data.noise import GaussianNoise
 from invdn.data.synthetic import bundled_image
-from invdn.imageio import read_image, write_image
 from invdn.inference.evaluate import block_metrics
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
 from invdn.inference.pipeline import image_to_tensor, tensor_to_image
-from invdn.sizes import count_parameters
-from invdn.weights import model_config
+from invdn.io.images import read_image, write_image
+from invdn.io.weights import model_config
+from invdn.nn.sizes import count_parameters
+from invdn.training.config import compose_config, instantiate
 
 
 def test_default_weights_ship_in_float16_and_load_as_the_recipes_model():

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from invdn.imageio import read_image
+from invdn.io.images import read_image
+from invdn.io.weights import save_weights
 from invdn.nn import DANetDenoiser, InvDN
-from invdn.weights import save_weights
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
 

@@ -5,13 +5,13 @@ import math
 import pytest
 import torch
 
-from invdn.averaging import EMA, ema_callback
-from invdn.cli.train import train
-from invdn.config import compose_config
+from invdn.io.weights import load_model
 from invdn.nn import InvDN
 from invdn.nn.haar import haar_forward
-from invdn.schedules import warmup_cosine
-from invdn.weights import load_model
+from invdn.training.averaging import EMA, ema_callback
+from invdn.training.config import compose_config
+from invdn.training.run import train
+from invdn.training.schedules import warmup_cosine
 from tests.test_train_cli import tiny
 
 
@@ -70,7 +70,7 @@ def test_scheduler_config_drives_the_learning_rate(tmp_path):
     # after 4 of 4 steps the cosine has reached min_factor × lr
     assert opt.param_groups[0]["lr"] == pytest.approx(0.01 * 0.02)
     hp = result.system.hparams
-    assert hp.scheduler["_target_"] == "invdn.schedules.warmup_cosine"
+    assert hp.scheduler["_target_"] == "invdn.training.schedules.warmup_cosine"
     assert hp.scheduler["total_steps"] == 4  # interpolated from trainer.max_steps
 
 
@@ -136,7 +136,7 @@ def test_keep_out_of_range_fails():
 
 
 def test_forward_loss_supervises_the_image_channels_of_a_wider_lr():
-    from invdn.losses import DenoisingLoss
+    from invdn.training.losses import DenoisingLoss
 
     model = InvDN(levels=1, blocks=[1], width=8, keep=6)
     clean = torch.rand(2, 3, 16, 16)

@@ -10,9 +10,9 @@ import pytest
 
 from invdn.cli.main import main
 from invdn.errors import InvdnError
-from invdn.imageio import read_image, write_image
 from invdn.inference.pipeline import DenoiseOptions, Denoiser
 from invdn.inference.tiling import check_tile_work
+from invdn.io.images import read_image, write_image
 
 
 def test_absurd_tilings_are_refused_before_any_work(tmp_path, tiny, capsys):

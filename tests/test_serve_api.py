@@ -25,8 +25,8 @@ from invdn.app.api import create_app  # noqa: E402
 from invdn.app.config import ServeConfig  # noqa: E402
 from invdn.app.models import ModelRegistry  # noqa: E402
 from invdn.cli.main import main  # noqa: E402
-from invdn.imageio import read_image, write_image  # noqa: E402
-from invdn.sizes import count_parameters  # noqa: E402
+from invdn.io.images import read_image, write_image  # noqa: E402
+from invdn.nn.sizes import count_parameters  # noqa: E402
 
 
 def noisy(shape, dtype=np.uint8, seed=0):
@@ -202,11 +202,11 @@ def test_truncated_image_fails_alone(client, tmp_path):
 
 
 @pytest.mark.parametrize("fields, words", [
-    ({"samples": 0}, "--samples must be >= 1"),
+    ({"samples": 0}, "samples=0 must be >= 1"),
     ({"samples": 33}, "above this server's limit of 32"),
     ({"tile": 70}, "must be a multiple of 4"),
     ({"tile": 16, "overlap": 12}, "overlap"),
-    ({"seed": -1}, "--seed must be >= 0"),
+    ({"seed": -1}, "seed=-1 must be >= 0"),
     ({"model": "nope"}, "unknown model 'nope'"),
     ({"samples": "many"}, "samples"),
 ])

@@ -25,7 +25,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for test_serve_process as a script
 from test_serve_process import running_server  # noqa: E402
 
-from invdn.imageio import read_image, write_image  # noqa: E402
+from invdn.io.images import read_image, write_image  # noqa: E402
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
                                                  "google-chrome"))), None)

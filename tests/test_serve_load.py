@@ -18,7 +18,7 @@ import pytest
 from test_serve_process import running_server
 
 from invdn.cli.main import main
-from invdn.imageio import write_image
+from invdn.io.images import write_image
 
 REQUESTS = 50
 QUEUE = 8

@@ -23,7 +23,7 @@ pytest.importorskip("uvicorn", reason="invdn serve needs the app extra: pip inst
 
 from invdn.cli.main import main  # noqa: E402
 from invdn.inference.loading import load_checkpoint_or_default
-from invdn.sizes import count_parameters
+from invdn.nn.sizes import count_parameters
 
 URL_LINE = re.compile(r"invdn serve: (http://\S+/) on ")
 

@@ -10,11 +10,11 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 from torch.utils.data import DataLoader, Dataset
 
-from invdn.imageio import from_float, read_image
-from invdn.losses import DenoisingLoss, charbonnier, downsample
+from invdn.io.images import from_float, read_image
+from invdn.io.weights import load_model
 from invdn.nn import DANetDenoiser, InvDN
-from invdn.system import LABEL_HEIGHT, DenoisingSystem
-from invdn.weights import load_model
+from invdn.training.losses import DenoisingLoss, charbonnier, downsample
+from invdn.training.system import LABEL_HEIGHT, DenoisingSystem
 
 
 def _smooth_images(n: int, h: int, w: int, seed: int) -> torch.Tensor:
@@ -216,4 +216,4 @@ def test_bad_settings_raise():
         DenoisingSystem(_tiny_invdn(), DenoisingLoss(), lr=0)
     with pytest.raises(ValueError, match="system.scheduler"):
         DenoisingSystem(_tiny_invdn(), DenoisingLoss(), scheduler={
-            "_target_": "invdn.schedules.warmup_cosine", "total_steps": 0})
+            "_target_": "invdn.training.schedules.warmup_cosine", "total_steps": 0})

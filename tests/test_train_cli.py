@@ -9,9 +9,9 @@ import torch
 from omegaconf import OmegaConf
 
 from invdn.cli.main import main
-from invdn.cli.train import summary, train
-from invdn.config import compose_config, config_options, instantiate
-from invdn.weights import load_model
+from invdn.io.weights import load_model
+from invdn.training.config import compose_config, config_options, instantiate
+from invdn.training.run import summary, train
 
 TINY_INVDN = ("model.blocks=[1,1]", "model.width=8")
 

@@ -6,9 +6,9 @@ import torch
 from test_train_cli import tiny
 
 from invdn.cli.main import main
-from invdn.cli.train import train
-from invdn.config import compose_config
-from invdn.weights import load_model
+from invdn.io.weights import load_model
+from invdn.training.config import compose_config
+from invdn.training.run import train
 
 
 def test_init_weights_starts_a_new_run_from_the_weights(tmp_path, capsys):

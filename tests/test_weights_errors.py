@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from invdn.cli.main import main
-from invdn.weights import load_model
+from invdn.io.weights import load_model
 
 
 def _denoise_error(tmp_path, checkpoint, capsys) -> str:
     import numpy as np
 
-    from invdn.imageio import write_image
+    from invdn.io.images import write_image
 
     write_image(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
     assert main(["denoise", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),

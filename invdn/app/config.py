@@ -10,7 +10,7 @@ from invdn.errors import InvdnError
 @dataclass(frozen=True)
 class ServeConfig:
     """`max_upload_mb`: bytes of one uploaded image (MB = 10^6 bytes); `max_megapixels`: the
-    decompression-bomb guard of :func:`invdn.imageio.read_image`, as in `invdn denoise`;
+    decompression-bomb guard of :func:`invdn.io.images.read_image`, as in `invdn denoise`;
     `max_untiled_megapixels`: largest image allowed with tile 0 (whole image at once, memory
     grows with the image); `max_samples`: cap on latent draws per request; `queue_size`: jobs
     waiting behind the one running (more → HTTP 503); `result_ttl_s` / `result_budget_mb`: how

@@ -11,7 +11,7 @@ from torch import nn
 
 from invdn.errors import InvdnError
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
-from invdn.sizes import count_parameters
+from invdn.nn.sizes import count_parameters
 
 DEFAULT_NAME = "default"
 

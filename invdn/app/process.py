@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from invdn.errors import InvdnError
-from invdn.imageio import ImageMeta, read_image, read_meta, to_float, write_image
 from invdn.inference.batch import fit_bit_depth
 from invdn.inference.classical import estimate_noise_sigma
 from invdn.inference.pipeline import Denoiser, ProgressFn
+from invdn.io.images import ImageMeta, read_image, read_meta, to_float, write_image
 from invdn.timing import Stopwatch
 
 SIGMA_CROP = 1024  # noise is estimated on at most the central 1024 x 1024 pixels (speed)

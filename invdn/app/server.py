@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from invdn.app.config import ServeConfig
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -29,8 +29,8 @@ def bind(host: str, port: int) -> socket.socket:
         family, kind, proto, _, address = socket.getaddrinfo(
             host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as err:
-        raise InvdnError(f"--host {host}: cannot resolve it ({err.strerror}); "
-                         "use an address such as 127.0.0.1") from err
+        raise OptionError("host", host, f"cannot be resolved ({err.strerror}); use an "
+                          "address such as 127.0.0.1") from err
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

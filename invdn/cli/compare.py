@@ -55,9 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from invdn.atomic import write_text
-    from invdn.errors import InvdnError
-    from invdn.inference.compare import (
+    from invdn.analysis.compare import (
         DEFAULT,
         build_named_model,
         compare,
@@ -65,9 +63,11 @@ def run(args: argparse.Namespace) -> int:
         read_report,
         to_markdown,
     )
+    from invdn.errors import InvdnError
     from invdn.inference.device import resolve_device
     from invdn.inference.loading import load_checkpoint_or_default
-    from invdn.weights import load_model
+    from invdn.io.atomic import write_text
+    from invdn.io.weights import load_model
 
     if args.size < 4 or args.size % 4 or args.repeats < 1:
         raise InvdnError(f"--size must be a multiple of 4 (got {args.size}) and --repeats >= 1")

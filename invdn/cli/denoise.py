@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,15 +88,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
+def denoise_options(args: argparse.Namespace):
+    """The :class:`DenoiseOptions` of the shared model options in `args`."""
+    from invdn.inference.pipeline import DenoiseOptions
+
+    return DenoiseOptions(samples=args.samples, self_ensemble=args.self_ensemble,
+                          tile=args.tile, overlap=args.overlap, seed=args.seed,
+                          precision=args.precision)
+
+
 def make_denoiser(args: argparse.Namespace):
     """The :class:`Denoiser` for the shared model options of `args`."""
     from invdn.inference.loading import load_checkpoint_or_default
-    from invdn.inference.pipeline import DenoiseOptions, Denoiser
+    from invdn.inference.pipeline import Denoiser
 
-    options = DenoiseOptions(samples=args.samples, self_ensemble=args.self_ensemble,
-                             tile=args.tile, overlap=args.overlap, seed=args.seed,
-                             precision=args.precision)
-    return Denoiser(load_checkpoint_or_default(args.checkpoint), options, args.device)
+    return Denoiser(load_checkpoint_or_default(args.checkpoint), denoise_options(args),
+                    args.device)
 
 
 def tile_bar(quiet: bool | None):
@@ -111,11 +117,11 @@ def tile_bar(quiet: bool | None):
     return wrap
 
 
-def batch_outcome(result: BatchResult, skipped: int) -> str:
+def batch_outcome(result: BatchResult) -> str:
     """'N skipped…, N failed[, N not done]' for the line that ends a batch command."""
-    note = " (existing outputs; --overwrite replaces them)" if skipped else ""
+    note = " (existing outputs; --overwrite replaces them)" if result.skipped else ""
     not_done = f", {result.not_done} not done" if result.not_done else ""
-    return f"{skipped} skipped{note}, {result.failed} failed{not_done}"
+    return f"{result.skipped} skipped{note}, {result.failed} failed{not_done}"
 
 
 def batch_exit(result: BatchResult, command: str) -> int:
@@ -123,38 +129,23 @@ def batch_exit(result: BatchResult, command: str) -> int:
     failed or the batch stopped, else 0."""
     if result.stopped:
         print(f"invdn {command}: {result.stopped}", file=sys.stderr)
-    return 1 if result.failed or result.stopped else 0
+    return 0 if result.ok else 1
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from invdn.errors import InvdnError
-    from invdn.inference.batch import BatchResult, make_output_folder, plan_jobs
-    from invdn.inference.files import denoise_jobs, image_sizes
+    from invdn.inference.files import denoise_files
 
-    if not args.max_megapixels > 0:
-        raise InvdnError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
-    if args.jpeg_quality is not None and not 1 <= args.jpeg_quality <= 100:
-        raise InvdnError(f"--jpeg-quality must be in 1..100, got {args.jpeg_quality}")
-    start = time.perf_counter()
-    jobs = plan_jobs(args.inputs, args.output, args.recursive, FORMATS[args.format])
-    todo = [j for j in jobs if args.overwrite or not j.target.exists()]
-    skipped = len(jobs) - len(todo)
-    result = BatchResult()  # nothing to do: nothing written
-    if todo:
-        denoiser = make_denoiser(args)  # checks the options and the device first
-        work = denoiser.plan(image_sizes(todo))  # refuses absurd tilings before any work
-        make_output_folder(args.output)
-        if work.seconds is not None:
-            print(work.describe(), flush=True)
-        quiet = True if args.quiet else None  # None: bars only on a terminal
-        result = denoise_jobs(
-            todo, denoiser, max_megapixels=args.max_megapixels, jpeg_quality=args.jpeg_quality,
-            report=lambda line: tqdm.write(line, file=sys.stderr),
-            progress=lambda items: tqdm(items, desc="denoise", unit="img", disable=quiet),
-            tile_progress=tile_bar(quiet))
-    elapsed = time.perf_counter() - start
-    print(f"{result.written} written, {batch_outcome(result, skipped)} in {elapsed:.1f} s -> "
+    quiet = True if args.quiet else None  # None: bars only on a terminal
+    result = denoise_files(
+        args.inputs, args.output, checkpoint=args.checkpoint, options=denoise_options(args),
+        device=args.device, recursive=args.recursive, suffix=FORMATS[args.format],
+        overwrite=args.overwrite, max_megapixels=args.max_megapixels,
+        jpeg_quality=args.jpeg_quality, notice=lambda line: print(line, flush=True),
+        report=lambda line: tqdm.write(line, file=sys.stderr),
+        progress=lambda items: tqdm(items, desc="denoise", unit="img", disable=quiet),
+        tile_progress=tile_bar(quiet))
+    print(f"{result.written} written, {batch_outcome(result)} in {result.seconds:.1f} s -> "
           f"{Path(args.output)}")
     return batch_exit(result, "denoise")

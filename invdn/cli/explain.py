@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
 
     relu = sub.add_parser("relu-collapse", help="ReLU collapse of a spiral embedded in n dimensions",
-                          description=_doc("invdn.explain.relu_collapse"),
+                          description=_doc("invdn.analysis.explain.relu_collapse"),
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     relu.add_argument("--dims", type=int, nargs="+", default=[2, 3, 5, 15, 30],
                       help="embedding dimensions n (default: 2 3 5 15 30)")
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(relu, "relu_collapse.png")
 
     mem = sub.add_parser("memory", help="training memory and step time vs depth per memory mode",
-                         description=_doc("invdn.explain.memory_figure"),
+                         description=_doc("invdn.analysis.explain.memory_figure"),
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     mem.add_argument("--blocks", type=int, nargs="+", default=[1, 2, 4, 8],
                      help="coupling blocks per level (default: 1 2 4 8)")
@@ -79,8 +79,8 @@ def _positive(**values: int) -> None:
 
 
 def _relu_collapse(args: argparse.Namespace) -> int:
-    from invdn.explain import relu_collapse
-    from invdn.explain.figure import save_figure
+    from invdn.analysis.explain import relu_collapse
+    from invdn.analysis.explain.figure import save_figure
 
     _positive(trials=args.trials)
     if any(n < 2 for n in args.dims):
@@ -102,9 +102,9 @@ def _relu_collapse(args: argparse.Namespace) -> int:
 def _memory(args: argparse.Namespace) -> int:
     import sys
 
-    from invdn.explain import memory_figure
-    from invdn.explain.figure import save_figure
-    from invdn.profiling.memory import format_table, machine_info, overheads, run_benchmark
+    from invdn.analysis.explain import memory_figure
+    from invdn.analysis.explain.figure import save_figure
+    from invdn.analysis.profiling.memory import format_table, machine_info, overheads, run_benchmark
 
     _positive(batch=args.batch, repeats=args.repeats, width=args.width, threads=args.threads)
     if args.size < 4 or args.size % 4:

@@ -4,8 +4,8 @@ For each input image: each realization keeps the low-resolution image of InvDN's
 and draws a new latent with the input latent's own statistics (per-channel mean, local RMS
 deviation): z' = s·(μ + σ_local·ε). The scale s is calibrated on the image's central 256² crop
 so the generated noise level matches T times the input's own, estimated robustly from the
-input minus its clean estimate (--samples latent draws averaged). --mode all resamples all 45
-latent channels; --mode high only the 36 that descend from the finest Haar scale (the coarser
+input minus its clean estimate (--samples latent draws averaged). --mode all resamples all
+latent channels; --mode high only those that descend from the finest Haar scale (the coarser
 noise stays the original's). bench/generate.py measures the match (README, Generate).
 
 Writes, per input, into -o OUT: <stem>_gen00<ext> ... (--count realizations), <stem>_clean<ext>
@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
 from invdn.cli.denoise import add_device_arguments
 
@@ -59,79 +56,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
-def _outputs(target: Path, count: int) -> dict[str, Any]:
-    stem, suffix = target.stem, target.suffix
-    folder = target.parent
-    return {"clean": folder / f"{stem}_clean{suffix}",
-            "realizations": [folder / f"{stem}_gen{r:02d}{suffix}" for r in range(count)],
-            "json": folder / f"{stem}_noise.json", "png": folder / f"{stem}_noise.png"}
-
-
 def run(args: argparse.Namespace) -> int:
-    import json
-    import os
-
-    import matplotlib.pyplot as plt
     from tqdm import tqdm
 
-    from invdn.atomic import write_atomic, write_text
     from invdn.cli.denoise import batch_exit, batch_outcome, tile_bar
-    from invdn.errors import InvdnError
-    from invdn.imageio import read_image, read_meta, write_image
-    from invdn.inference.batch import BatchResult, plan_jobs, run_batch
-    from invdn.inference.generate import (
-        GenerateOptions,
-        NoiseGenerator,
-        noise_statistics,
-        plot_noise,
-    )
-    from invdn.inference.loading import load_checkpoint_or_default
+    from invdn.inference.generate import GenerateOptions
+    from invdn.inference.generate_files import generate_files
 
-    start = time.perf_counter()
     options = GenerateOptions(count=args.count, mode=args.mode, temperature=args.temperature,
                               window=args.window, samples=args.samples, seed=args.seed,
                               tile=args.tile, overlap=args.overlap)
-    jobs = plan_jobs(args.inputs, args.output, args.recursive)
-    inputs = {os.path.realpath(j.source) for j in jobs}
-    plans = {}
-    for job in jobs:
-        outs = _outputs(job.target, args.count)
-        paths = [outs["clean"], *outs["realizations"], outs["json"], outs["png"]]
-        clash = next((p for p in paths if os.path.realpath(p) in inputs), None)
-        if clash is not None:
-            raise InvdnError(f"output {clash} would overwrite an input; choose another -o")
-        if args.overwrite or not all(p.exists() for p in paths):
-            plans[job] = outs
-    skipped, result = len(jobs) - len(plans), BatchResult()
-    if plans:
-        generator = NoiseGenerator(load_checkpoint_or_default(args.checkpoint), options,
-                                   args.device)
-        quiet = True if args.quiet else None
-
-        def process(job) -> None:
-            outs = plans[job]
-            img = read_image(job.source, max_megapixels=args.max_megapixels)
-            meta = read_meta(job.source)
-            clean, realizations = generator(img, progress=tile_bar(quiet))
-            write_image(outs["clean"], clean, meta)
-            for path, gen in zip(outs["realizations"], realizations, strict=True):
-                write_image(path, gen, meta)
-            stats = noise_statistics(img, clean, realizations)
-            report = {"input": str(job.source), "mode": args.mode,
-                      "temperature": args.temperature, "latent_scale": generator.scale,
-                      "count": args.count, "window": args.window, "samples": args.samples,
-                      "seed": args.seed, "checkpoint": args.checkpoint, **stats}
-            fig = plot_noise(stats, f"{job.source.name}: mode {args.mode}, "
-                                    f"T={args.temperature:g}")
-            try:
-                write_atomic(outs["png"], lambda p: fig.savefig(p, dpi=110, format="png"))
-            finally:
-                plt.close(fig)
-            write_text(outs["json"], json.dumps(report, indent=2))
-
-        result = run_batch(list(plans), process, lambda line: tqdm.write(line, file=sys.stderr),
-                           lambda items: tqdm(items, desc="generate", unit="img", disable=quiet))
+    quiet = True if args.quiet else None
+    result = generate_files(
+        args.inputs, args.output, checkpoint=args.checkpoint, options=options,
+        device=args.device, recursive=args.recursive, overwrite=args.overwrite,
+        max_megapixels=args.max_megapixels,
+        report=lambda line: tqdm.write(line, file=sys.stderr),
+        progress=lambda items: tqdm(items, desc="generate", unit="img", disable=quiet),
+        tile_progress=tile_bar(quiet))
     print(f"{result.written} images done ({args.count} realizations each), "
-          f"{batch_outcome(result, skipped)} in {time.perf_counter() - start:.1f} s -> "
-          f"{args.output}")
+          f"{batch_outcome(result)} in {result.seconds:.1f} s -> {args.output}")
     return batch_exit(result, "generate")

@@ -19,7 +19,7 @@ def collect() -> dict:
 
     from invdn import __version__
     from invdn.inference.loading import default_weights_path
-    from invdn.sizes import default_model_sizes
+    from invdn.nn.sizes import default_model_sizes
 
     devices = ["cpu"]
     if torch.cuda.is_available():

@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 
 COMMANDS = {
     "info": "invdn.cli.info",
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except InvdnError as err:
         if verbose:
             raise
-        print(f"invdn {args.command}: error: {err}", file=sys.stderr)
+        # library errors name options as Python keys; here they are flags (train's are keys)
+        flag = isinstance(err, OptionError) and args.command != "train"
+        print(f"invdn {args.command}: error: {err.as_flag() if flag else err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"invdn {args.command}: interrupted", file=sys.stderr)

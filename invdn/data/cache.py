@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from invdn.atomic import write_json
 from invdn.data.files import read_pair
 from invdn.data.sidd import Scene, find_sidd_scenes
 from invdn.errors import InvdnError
-from invdn.imageio import write_image
+from invdn.io.atomic import write_json
+from invdn.io.images import write_image
 from invdn.timing import Stopwatch
 
 MANIFEST = "invdn_cache.json"

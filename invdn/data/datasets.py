@@ -29,7 +29,7 @@ from invdn.data.transforms import (
     to_rgb,
     to_tensor,
 )
-from invdn.imageio import read_image
+from invdn.io.images import read_image
 
 Sample = dict[str, torch.Tensor | str]
 CleanSource = Path | np.ndarray

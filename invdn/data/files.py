@@ -13,7 +13,7 @@ import numpy as np
 
 from invdn.data.transforms import to_rgb
 from invdn.errors import InvdnError
-from invdn.imageio import IMAGE_SUFFIXES, read_image
+from invdn.io.images import IMAGE_SUFFIXES, read_image
 
 Pair = tuple[Path, Path]
 

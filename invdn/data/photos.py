@@ -32,11 +32,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from invdn.atomic import write_json, write_text
 from invdn.checks import is_int
 from invdn.data.synthetic import RESERVED
-from invdn.errors import InvdnError
-from invdn.imageio import read_image, write_image
+from invdn.errors import InvdnError, OptionError
+from invdn.io.atomic import write_json, write_text
+from invdn.io.images import read_image, write_image
 
 MIN_FACTOR = 2.0        # always average at least 2×2 pixels (JPEG artefacts, noise)
 SHORT_SIDE = 512        # default largest short side of a written photo
@@ -168,7 +168,7 @@ def prepare_photos(out: str | Path, sources: Sequence[PhotoSource] = SOURCES,
     there) and the manifest; returns counts (`written`, `skipped`, `missing`) and the
     missing packages."""
     if not is_int(short_side, 16):
-        raise InvdnError(f"--short-side {short_side!r} must be an integer >= 16")
+        raise OptionError("short_side", repr(short_side), "must be an integer >= 16")
     _check_sources(sources)
     out = Path(out)
     if out.exists() and not out.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from invdn.imageio import to_float
+from invdn.io.images import to_float
 
 
 def to_rgb(img: np.ndarray) -> np.ndarray:

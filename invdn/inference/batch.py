@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from invdn.errors import InvdnError
-from invdn.imageio import IMAGE_SUFFIXES, rescale_depth
+from invdn.errors import InvdnError, OptionError
+from invdn.io.images import IMAGE_SUFFIXES, rescale_depth
 
 _WILDCARDS = set("*?[")
 
@@ -91,7 +91,7 @@ def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
     inputs map to one output."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        raise InvdnError(f"-o {out_dir} is a file; give a folder for the outputs")
+        raise OptionError("output", out_dir, "is a file; give a folder for the outputs")
     pairs = collect_inputs(inputs, recursive, exclude=out_dir)
     if not pairs:
         raise InvdnError(f"no images found in {' '.join(inputs)} (suffixes: "
@@ -105,7 +105,7 @@ def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
         real = os.path.realpath(target)
         if real in sources or (target.exists() and _inode(target) in inodes):
             raise InvdnError(f"output {target} would overwrite the input {source}; "
-                             "choose an output folder (-o) that is not an input folder")
+                             "choose an output folder that is not an input folder")
         if real in targets:
             if os.path.realpath(targets[real]) == os.path.realpath(source):
                 continue  # the same file named twice
@@ -123,12 +123,12 @@ def make_output_folder(out_dir: str | Path) -> Path:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError as err:
-        raise InvdnError(f"-o {out_dir} is a file; give a folder for the outputs") from err
+        raise OptionError("output", out_dir, "is a file; give a folder for the outputs") from err
     except OSError as err:
-        raise InvdnError(f"-o {out_dir}: cannot create the output folder ({err.strerror}); "
-                         "choose a writable location") from err
+        raise OptionError("output", out_dir, f"cannot be created ({err.strerror}); choose a "
+                          "writable location") from err
     if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise InvdnError(f"-o {out_dir}: the output folder is not writable; choose another")
+        raise OptionError("output", out_dir, "is not writable; choose another output folder")
     return out_dir
 
 
@@ -150,13 +150,20 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 @dataclass
 class BatchResult:
     """How a batch ended: outputs `written`, `failed` (reported, the batch went on),
-    `not_done` (never attempted, or stopped mid-way) and why it `stopped` early (None: it
-    didn't)."""
+    `not_done` (never attempted, or stopped mid-way), why it `stopped` early (None: it
+    didn't), inputs `skipped` (their outputs existed) and the wall time in `seconds`."""
 
     written: int = 0
     failed: int = 0
     not_done: int = 0
     stopped: str | None = None
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No image failed and the batch was not stopped."""
+        return not (self.failed or self.stopped)
 
 
 def run_batch(jobs: Sequence[Job], process: Callable[[Job], None],

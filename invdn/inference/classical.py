@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 
 METHODS = ("noisy", "nlm", "wavelet", "bm3d")
 
@@ -47,8 +47,8 @@ def _import_bm3d():
     try:
         import bm3d
     except ImportError as err:
-        raise InvdnError("--method bm3d needs the optional bm3d package: "
-                         "pip install 'invdn[classical]'") from err
+        raise OptionError("method", "bm3d", "needs the optional bm3d package: "
+                          "pip install 'invdn[classical]'") from err
     return bm3d
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from invdn.imageio import write_image
+from invdn.io.images import write_image
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from invdn.errors import InvdnError
+from invdn.errors import OptionError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -20,19 +20,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     match = re.fullmatch(r"cuda(?::(\d+))?", name)
     if match:
         if not torch.cuda.is_available():
-            raise InvdnError(f"--device {name} requested but CUDA is not available; "
-                             "use --device cpu or auto")
+            raise OptionError("device", name, "requested but CUDA is not available; use cpu "
+                              "or auto")
         index = int(match.group(1) or 0)
         if index >= torch.cuda.device_count():
-            raise InvdnError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) "
-                             "present; pick an index below that")
+            raise OptionError("device", name, f"is not present: only "
+                              f"{torch.cuda.device_count()} CUDA device(s); pick a lower index")
         return torch.device("cuda", index)
     if name == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise InvdnError("--device mps requested but MPS is not available; use cpu or auto")
+            raise OptionError("device", name, "requested but MPS is not available; use cpu or "
+                              "auto")
         return torch.device("mps")
-    raise InvdnError(f"unknown --device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    raise OptionError("device", repr(name), "is unknown; use auto, cpu, cuda, cuda:N or mps")
 
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -61,12 +62,12 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     either way (invdn.nn.fast)."""
     name = name.strip().lower()
     if name not in PRECISIONS:
-        raise InvdnError(f"unknown --precision {name!r}; use {', '.join(PRECISIONS)}")
+        raise OptionError("precision", repr(name), f"is unknown; use {', '.join(PRECISIONS)}")
     if name == "fp32":
         return torch.float32
     if name == "bf16":
         if device.type == "mps":
-            raise InvdnError("--precision bf16 is not supported on MPS; use fp32 or auto")
+            raise OptionError("precision", name, "is not supported on MPS; use fp32 or auto")
         return torch.bfloat16
     if device.type == "cpu":
         return torch.bfloat16 if cpu_has_native_bf16() else torch.float32

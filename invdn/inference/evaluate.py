@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from invdn.atomic import write_atomic, write_text
 from invdn.errors import InvdnError
-from invdn.imageio import from_float, rescale_depth, to_float
+from invdn.io.atomic import write_atomic, write_text
+from invdn.io.images import from_float, rescale_depth, to_float
 from invdn.timing import Stopwatch
 
 DenoiseFn = Callable[[np.ndarray], np.ndarray]
@@ -223,7 +223,7 @@ def best_worst_image(best: tuple, worst: tuple, psnrs: dict[str, float]) -> np.n
 
 def write_reports(report: dict[str, Any], result: dict[str, Any], out_dir: Path) -> list[Path]:
     """evaluate.json, evaluate.md and (with ground truth) best_worst.png into `out_dir`."""
-    from invdn.imageio import write_image
+    from invdn.io.images import write_image
 
     written = [out_dir / "evaluate.json", out_dir / "evaluate.md"]
     write_text(written[0], json.dumps(report, indent=2))

@@ -24,8 +24,8 @@ import torch
 from torch import Tensor, nn
 
 from invdn.errors import InvdnError
+from invdn.io.weights import load_model, model_config, save_weights
 from invdn.nn.protocol import has_latent
-from invdn.weights import load_model, model_config, save_weights
 
 FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4

@@ -10,15 +10,17 @@ own statistics, per channel and per neighbourhood:
     z' = z                                on the others (the original noise, unchanged)
     x' = inverse(lr, z')
 
-μ is each channel's mean (over the calibration crop, below), σ_local its RMS deviation over a `window` x
-`window` latent neighbourhood (so the noise keeps its dependence on brightness and content). The inverse is
-far from linear in the latent's size, so the scale `s` is calibrated once per image, on its central
-CALIBRATION_SIDE² crop (the same whatever the tiling), against the input itself: the input's noise level is
-estimated robustly from `x − x̂` (x̂ the clean estimate; 2 · MAD / 0.6745 of the first Haar level's detail
-bands), and the `s` from a fixed grid whose calibration realization (its own latent draw) comes closest
-to `temperature` times that level is used. Modes: "all" resamples all latent channels; "high" only
-those descending from the first Haar level's detail bands (the finest scale: 36 of InvDN's 45), keeping the
-coarser noise of the original. `bench/generate.py` measures how well the result matches.
+μ is each channel's mean (over the calibration crop, below), σ_local its RMS deviation over a
+`window` x `window` latent neighbourhood (so the noise keeps its dependence on brightness and
+content). The inverse is far from linear in the latent's size, so the scale `s` is calibrated
+once per image, on its central CALIBRATION_SIDE² crop (the same whatever the tiling), against the
+input itself: the input's noise level is estimated robustly from `x − x̂` (x̂ the clean estimate;
+2 · MAD / 0.6745 of the first Haar level's detail bands, per brightness bin so that shot noise's
+brighter regions count), and the `s` from a fixed grid whose calibration realization (its own
+latent draw) comes closest to `temperature` times that level is used. Modes: "all" resamples all
+latent channels; "high" only those descending from the first Haar level's detail bands (the
+finest scale: 36 of the paper InvDN's 45 latent channels), keeping the coarser noise of the
+original. `bench/generate.py` measures how well the result matches.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.inference.device import resolve_device
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.pipeline import ProgressFn, image_to_tensor, tensor_to_image
 from invdn.inference.tiling import check_tiling, run_tiled
+from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
-from invdn.padding import pad_to_multiple
 
 MODES = ("all", "high")
 # separate latent streams: the clean estimate, the realizations, the scale calibration
@@ -48,16 +50,27 @@ SCALES = tuple(2 ** (k / 4) for k in range(-8, 5))
 CALIBRATION_SIDE = 256  # pixels; the central crop the scale is calibrated on
 
 
-def robust_noise_std(residual: Tensor) -> Tensor:
+def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: int = 8) -> Tensor:
     """Noise standard deviation of `(B, C, H, W)` `residual` (same units), from the median
     absolute value of its first Haar level's detail bands (Donoho's estimator; Haar here
-    scales a detail band of white noise σ to σ / 2). Robust to sparse edges left in it."""
+    scales a detail band of white noise σ to σ / 2). Robust to sparse edges left in it.
+
+    With `intensity` (`(B, C, H, W)`, e.g. the clean estimate) the noise may depend on
+    brightness (shot noise): the estimator runs per intensity quantile bin (`bins` of equal
+    pixel count) and the root mean square of the bins' levels is returned, which a single
+    median over all pixels underestimates when bright and dark regions differ."""
     from invdn.nn.haar import haar_forward
 
     c = residual.shape[1]
     h, w = residual.shape[-2] // 2 * 2, residual.shape[-1] // 2 * 2
     details = haar_forward(residual[..., :h, :w])[:, c:]
-    return 2 * details.abs().median() / 0.6745
+    if intensity is None:
+        return 2 * details.abs().median() / 0.6745
+    level = F.avg_pool2d(intensity[..., :h, :w], 2).mean(1).flatten()  # (B·h/2·w/2,)
+    rows = details.abs().permute(0, 2, 3, 1).reshape(level.numel(), -1)  # same order
+    parts = [rows[idx] for idx in level.argsort().chunk(bins)]
+    variances = torch.stack([(2 * p.median() / 0.6745).square() * p.shape[0] for p in parts])
+    return (variances.sum() / level.numel()).sqrt()
 
 
 def finest_scale_channels(in_channels: int, levels: int, keep: int | None = None) -> list[int]:
@@ -90,20 +103,18 @@ class GenerateOptions:
     overlap: int = 32
 
     def __post_init__(self) -> None:
-        if self.count < 1 or self.samples < 1:
-            raise InvdnError(f"--count and --samples must be >= 1, got {self.count}, "
-                             f"{self.samples}")
+        for key in ("count", "samples"):
+            if getattr(self, key) < 1:
+                raise OptionError(key, getattr(self, key), "must be >= 1")
         if self.mode not in MODES:
-            raise InvdnError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise OptionError("mode", repr(self.mode), f"is not one of {', '.join(MODES)}")
         if self.temperature < 0:
-            raise InvdnError(f"--temperature must be >= 0, got {self.temperature}")
+            raise OptionError("temperature", self.temperature, "must be >= 0")
         if self.window < 1 or self.window % 2 == 0:
-            raise InvdnError(f"--window must be an odd number >= 1, got {self.window}")
+            raise OptionError("window", self.window, "must be an odd number >= 1")
         if self.seed < 0:
-            raise InvdnError(f"--seed must be >= 0, got {self.seed}")
-        if self.tile < 0 or self.overlap < 0 or (self.tile and 2 * self.overlap > self.tile):
-            raise InvdnError(f"--tile {self.tile} / --overlap {self.overlap}: need tile >= 0 "
-                             "and overlap <= tile / 2")
+            raise OptionError("seed", self.seed, "must be >= 0")
+        check_tiling(self.tile, self.overlap)
 
 
 class NoiseGenerator:
@@ -164,7 +175,7 @@ class NoiseGenerator:
         lr, z, clean, mu, sigma = self._split(patch, draw)
         if o.temperature == 0:
             return 0.0, mu
-        target = max(float(o.temperature * robust_noise_std(patch - clean)), 1e-8)
+        target = max(float(o.temperature * robust_noise_std(patch - clean, clean)), 1e-8)
         eps = draw(_CALIBRATION_DRAW, 0)
         errors = []
         for s in SCALES:

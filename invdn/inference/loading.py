@@ -8,17 +8,17 @@ from pathlib import Path
 from torch import nn
 
 from invdn.errors import InvdnError
-from invdn.weights import load_model
+from invdn.io.weights import load_model
 
 
 def default_weights_path() -> Path:
     """Where the trained default InvDN weights are installed (`invdn/pretrained/default_invdn.pt`,
-    float16, trained by `conf/experiment/pretrained.yaml`; docs/pretrained.md)."""
+    float16, trained by `conf/experiment/shipped.yaml`; docs/pretrained.md)."""
     return Path(str(files("invdn"))) / "pretrained" / "default_invdn.pt"
 
 
 def load_checkpoint_or_default(checkpoint: str | Path | None) -> nn.Module:
-    """The model from `checkpoint` (any format of `invdn.weights.load_model`), or from the
+    """The model from `checkpoint` (any format of `invdn.io.weights.load_model`), or from the
     default weights; InvdnError when neither is available. Eval mode, CPU."""
     if checkpoint is not None:
         return load_model(checkpoint)

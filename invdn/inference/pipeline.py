@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
+from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
-from invdn.padding import pad_to_multiple
 
 ProgressFn = Callable[[list], Iterable]
 
@@ -42,15 +42,13 @@ class DenoiseOptions:
 
     def __post_init__(self) -> None:
         if self.samples < 1:
-            raise InvdnError(f"--samples must be >= 1, got {self.samples}")
+            raise OptionError("samples", self.samples, "must be >= 1")
         if self.seed < 0:
-            raise InvdnError(f"--seed must be >= 0, got {self.seed}")
-        if self.tile < 0 or self.overlap < 0 or (self.tile and 2 * self.overlap > self.tile):
-            raise InvdnError(f"--tile {self.tile} / --overlap {self.overlap}: need tile >= 0 and "
-                             "overlap <= tile / 2 (tile 0 disables tiling)")
+            raise OptionError("seed", self.seed, "must be >= 0")
+        check_tiling(self.tile, self.overlap)
         if self.precision not in PRECISIONS:
-            raise InvdnError(f"--precision must be one of {', '.join(PRECISIONS)}, got "
-                             f"{self.precision!r}")
+            raise OptionError("precision", repr(self.precision),
+                              f"is not one of {', '.join(PRECISIONS)}")
 
 
 @dataclass(frozen=True)
@@ -105,11 +103,8 @@ class Denoiser:
         self.model = model.eval().to(self.device)
         self.multiple = int(getattr(model, "multiple", 1))
         self.latent = has_latent(model)
-        tile, m = self.options.tile, self.multiple
-        if tile % m:
-            raise InvdnError(f"--tile {tile} must be a multiple of {m}, this network's size "
-                             f"multiple (0 disables tiling); e.g. --tile {-(-tile // m) * m}")
-        self.tile, self.overlap = check_tiling(tile, self.options.overlap, m)
+        self.tile, self.overlap = check_tiling(self.options.tile, self.options.overlap,
+                                               self.multiple)
         self.dtype = model_precision(model, self.options.precision, self.device)
 
     def _precision(self):

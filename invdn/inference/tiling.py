@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 
 TileFn = Callable[[Tensor, int, int], Tensor]
 
@@ -104,16 +104,20 @@ def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: 
     return work
 
 
-def check_tiling(tile: int, overlap: int, multiple: int) -> tuple[int, int]:
-    """Validate `tile`/`overlap` (0 = no tiling; overlap at most half the tile) and round them to
-    multiples of `multiple`: the tile up, the overlap up but to no more than half the tile."""
+def check_tiling(tile: int, overlap: int, multiple: int = 1) -> tuple[int, int]:
+    """The one check of `tile`/`overlap` in pixels (tile 0: no tiling): OptionError unless
+    tile >= 0 is a multiple of the network's `multiple` and 0 <= overlap <= tile / 2. Returns
+    them with the overlap rounded up to a multiple of `multiple` (at most half the tile)."""
+    if tile < 0:
+        raise OptionError("tile", tile, "must be >= 0 (0 disables tiling)")
     if tile == 0:
         return 0, 0
-    if tile < 0 or overlap < 0 or 2 * overlap > tile:
-        raise ValueError(f"need tile >= 0 and 0 <= overlap <= tile / 2, got {tile} and {overlap}")
-    tile = -(-tile // multiple) * multiple
-    overlap = min(-(-overlap // multiple), tile // 2 // multiple) * multiple
-    return tile, overlap
+    if overlap < 0 or 2 * overlap > tile:
+        raise OptionError("overlap", overlap, f"must be in 0..{tile // 2} (half the tile {tile})")
+    if tile % multiple:
+        raise OptionError("tile", tile, f"must be a multiple of {multiple}, this network's size "
+                          f"multiple (0 disables tiling); e.g. {{name}}{-(-tile // multiple) * multiple}")
+    return tile, min(-(-overlap // multiple), tile // 2 // multiple) * multiple
 
 
 def run_tiled(x: Tensor, fn: TileFn, tile: int, overlap: int, multiple: int = 1,

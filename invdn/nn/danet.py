@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from invdn.padding import pad_to_multiple
+from invdn.nn.padding import pad_to_multiple
 
 
 def _conv_block(cin: int, cout: int, slope: float) -> nn.Sequential:

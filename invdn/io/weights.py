@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
+from invdn.io.atomic import write_atomic
 
 FORMAT_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from invdn.atomic import write_atomic
+from invdn.io.atomic import write_atomic
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 90) -> Path:

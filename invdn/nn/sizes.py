@@ -13,7 +13,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 def shipped_model_parameters() -> int | None:
     """Trainable parameters of the shipped default weights' architecture (None if absent)."""
     from invdn.inference.loading import default_weights_path
-    from invdn.weights import load_model
+    from invdn.io.weights import load_model
 
     path = default_weights_path()
     return count_parameters(load_model(path)) if path.is_file() else None

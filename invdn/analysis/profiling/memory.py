@@ -9,14 +9,14 @@ Memory is the peak above the resting state just before a step, after a warm-up s
 Adam moments and the gradient buffers (which stay allocated, `zero_grad(set_to_none=False)`), so it
 is the activation memory plus the step's transient buffers. Every (depth, mode) pair is measured in
 a fresh subprocess whose glibc allocator returns big blocks to the kernel from its first allocation
-on, so peak RSS growth follows live memory (:mod:`invdn.profiling.rss`). On CUDA it is the growth of
+on, so peak RSS growth follows live memory (:mod:`invdn.analysis.profiling.rss`). On CUDA it is the growth of
 `torch.cuda.max_memory_allocated`.
 
 Time is the median of `repeats` steps, as wall-clock seconds and as CPU seconds of all the
 process's threads, measured in one fresh subprocess per depth with the allocator as users run it
 and the modes taking turns step by step, so a load from other work hits every mode alike.
 
-`python -m invdn.profiling.memory memory|time --blocks 8 --modes … …` is what the subprocesses run:
+`python -m invdn.analysis.profiling.memory memory|time --blocks 8 --modes … …` is what the subprocesses run:
 it measures one depth in the current process and prints one line of JSON.
 """
 
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import torch
 
-from invdn.losses import DenoisingLoss
 from invdn.nn import InvDN
 from invdn.timing import Stopwatch
+from invdn.training.losses import DenoisingLoss
 
 #: Display name → `InvDN(memory_efficient=…)` value.
 MODES: dict[str, bool | str] = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
@@ -105,7 +105,7 @@ def measure_memory_here(
     """Peak memory of one training step above the resting state, in the current process.
 
     A warm-up step first creates the Adam moments and gradient buffers. On CPU the process
-    should have been started with :data:`invdn.profiling.rss.ALLOCATOR_ENV` (so the heap never
+    should have been started with :data:`invdn.analysis.profiling.rss.ALLOCATOR_ENV` (so the heap never
     caches big tensors) and is left with glibc's thresholds fixed; :func:`run_benchmark` does
     both.
     """
@@ -119,7 +119,7 @@ def measure_memory_here(
         torch.cuda.synchronize(dev)
         peak, method = torch.cuda.max_memory_allocated(dev) - before, "cuda_max_allocated"
     else:
-        from invdn.profiling.rss import PeakRSS
+        from invdn.analysis.profiling.rss import PeakRSS
 
         with PeakRSS() as probe:
             loss = step()
@@ -177,8 +177,8 @@ def measure_time_here(
 
 
 def _child(task: str, args: list[str], env: dict | None, timeout: float | None) -> dict:
-    """Run `python -m invdn.profiling.memory TASK ARGS` and parse its last stdout line."""
-    cmd = [sys.executable, "-m", "invdn.profiling.memory", task, *args]
+    """Run `python -m invdn.analysis.profiling.memory TASK ARGS` and parse its last stdout line."""
+    cmd = [sys.executable, "-m", "invdn.analysis.profiling.memory", task, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                           env=None if env is None else {**os.environ, **env})
     lines = proc.stdout.strip().splitlines()
@@ -204,11 +204,11 @@ def run_benchmark(
     """Memory and time of every (blocks, mode) pair; one result dict per pair, in order.
 
     Memory: one fresh subprocess per pair, its allocator set up for RSS measurement from the
-    start (:data:`invdn.profiling.rss.ALLOCATOR_ENV`). Time: one fresh subprocess per depth, the
+    start (:data:`invdn.analysis.profiling.rss.ALLOCATOR_ENV`). Time: one fresh subprocess per depth, the
     modes interleaved (:func:`measure_time_here`), the allocator as users run it (serving big
     tensors from fresh mmaps would add page faults, mostly to the standard mode).
     """
-    from invdn.profiling.rss import ALLOCATOR_ENV
+    from invdn.analysis.profiling.rss import ALLOCATOR_ENV
 
     unknown = [m for m in modes if m not in MODES]
     if unknown:

@@ -1,4 +1,4 @@
-"""The Lightning module that trains any project model through `invdn.losses.DenoisingLoss`."""
+"""The Lightning module that trains any project model through `invdn.training.losses.DenoisingLoss`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import torch
 from torch import Tensor, nn
 
 from invdn.checks import is_int
-from invdn.compile import CompiledModel, compile_mode
+from invdn.io.weights import build_model, model_config
 from invdn.metrics import psnr, ssim, to_uint8_levels
-from invdn.padding import pad_to_multiple
-from invdn.weights import build_model, model_config
+from invdn.nn.padding import pad_to_multiple
+from invdn.training.compile import CompiledModel, compile_mode
 
 PREVIEW_SIZE = 256
 
@@ -24,7 +24,7 @@ class DenoisingSystem(L.LightningModule):
     """Trains `model` with `loss(model, noisy, clean)`; validates with PSNR/SSIM.
 
     `model`/`loss`: modules or their `_target_` configs (checkpoints store configs, so
-    `DenoisingSystem.load_from_checkpoint` and `invdn.weights.load_model` rebuild them).
+    `DenoisingSystem.load_from_checkpoint` and `invdn.io.weights.load_model` rebuild them).
     Optimiser and schedule: `optimizer` and `scheduler` are Hydra `_partial_` configs (plain dicts, stored in
     the checkpoint) called as `optimizer(params, lr=lr)` and `scheduler(optimizer)`, stepped once per
     optimiser step; the defaults are the paper's Adam(β 0.9/0.999, weight decay 1e-8) and a constant rate
@@ -38,7 +38,7 @@ class DenoisingSystem(L.LightningModule):
     `max_nonfinite_steps` such steps in a row stop the run with `InvdnError` before anything
     else is saved. `compile` (false | true | a torch.compile mode) runs the training step's
     model calls through `torch.compile`, `channels_last` in channels_last memory format
-    (invdn.compile; the weights are the same tensors).
+    (invdn.training.compile; the weights are the same tensors).
     Train batches and val batches are dicts with 'noisy' and 'clean' `(B, 3, H, W)` in [0, 1].
     """
 
@@ -79,7 +79,7 @@ class DenoisingSystem(L.LightningModule):
         self._loader_states: list[Tensor] = []
         self._nonfinite_run = 0  # consecutive skipped steps
         self._skip_step = False
-        # system.compile / channels_last: how the loss calls the model (invdn.compile)
+        # system.compile / channels_last: how the loss calls the model (invdn.training.compile)
         self._compiled = (CompiledModel(self.model, self.hparams.compile or None,
                                         channels_last=self.hparams.channels_last)
                           if self.hparams.compile or self.hparams.channels_last else None)
@@ -163,7 +163,7 @@ class DenoisingSystem(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         if self._previews:
-            from invdn.imageio import write_image
+            from invdn.io.images import write_image
 
             path = Path(self.trainer.default_root_dir, "previews",
                         f"step_{self.global_step:07d}.png")

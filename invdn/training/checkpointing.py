@@ -21,12 +21,12 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from invdn.atomic import write_atomic
 from invdn.checks import require_int
+from invdn.io.atomic import write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """`TorchCheckpointIO` whose local saves are atomic (`invdn.atomic.write_atomic`: temporary
+    """`TorchCheckpointIO` whose local saves are atomic (`invdn.io.atomic.write_atomic`: temporary
     file `.<stem>.*<suffix>` next to the target, fsynced, then renamed over it). Leftover
     temporary files of the same target (from a process killed mid-save) are removed after the
     next successful save. Remote paths (s3://, …) are saved by Lightning's own implementation."""

@@ -22,7 +22,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from invdn.checkpointing import RunCheckpoint
+from invdn.training.checkpointing import RunCheckpoint
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

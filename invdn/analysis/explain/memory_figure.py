@@ -7,14 +7,14 @@ so its activation memory stays flat, for the price of about one extra forward pa
 grows are the parameter-gradient buffers (the dashed line: one float32 copy of the parameters).
 Checkpointing keeps each block's input and recomputes the block: nearly flat too, but it stores
 one tensor per block and costs the same extra forward. Numbers come from
-`invdn.profiling.memory` (memory: one fresh process per configuration).
+`invdn.analysis.profiling.memory` (memory: one fresh process per configuration).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from invdn.profiling.memory import MODES, overheads
+from invdn.analysis.profiling.memory import MODES, overheads
 
 COLOURS = {"standard": "tab:red", "checkpoint": "tab:orange", "reversible": "tab:blue"}
 LABELS = {"standard": "standard", "checkpoint": "checkpoint per block",

@@ -21,12 +21,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
+from invdn.io.atomic import write_atomic
+from invdn.io.weights import build_model
 from invdn.nn.protocol import has_latent
-from invdn.sizes import count_parameters, default_model_sizes
+from invdn.nn.sizes import count_parameters, default_model_sizes
 from invdn.timing import Stopwatch
-from invdn.weights import build_model
 
 MAC_SIZE = 256  # MACs are reported at 256x256, the size the paper quotes
 DEFAULT = "default"  # the model name that means the shipped default weights
@@ -88,10 +88,10 @@ def _time_runs(run: Callable, x: torch.Tensor, repeats: int, sync: Callable) -> 
 
 @torch.no_grad()
 def _measure_cpu_memory(model: nn.Module, size: int, threads: int) -> float | None:
-    """Runs in a fresh process started with `invdn.profiling.rss.ALLOCATOR_ENV`: the peak-RSS
+    """Runs in a fresh process started with `invdn.analysis.profiling.rss.ALLOCATOR_ENV`: the peak-RSS
     growth (MiB) of its first pass, before allocator caches hide it (`PeakRSS`); None where RSS
     cannot be read (not Linux)."""
-    from invdn.profiling.rss import PeakRSS
+    from invdn.analysis.profiling.rss import PeakRSS
 
     torch.set_num_threads(threads)
     run = _denoise_pass(model.eval())
@@ -124,10 +124,10 @@ def _cpu_peak_memory(model: nn.Module, size: int) -> float | None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from invdn.profiling.rss import ALLOCATOR_ENV
+    from invdn.analysis.profiling.rss import ALLOCATOR_ENV
 
     # glibc reads its allocator settings when the process starts, so the child must be
-    # spawned with them (see invdn.profiling.rss).
+    # spawned with them (see invdn.analysis.profiling.rss).
     ctx = multiprocessing.get_context("spawn")
     with _environment(ALLOCATOR_ENV), ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         return pool.submit(_measure_cpu_memory, model.cpu(), size,
@@ -139,7 +139,7 @@ def measure(model: nn.Module, size: int, device: torch.device, repeats: int = 3
             ) -> dict[str, float | None]:
     """Median wall time (ms) of one denoising pass on a size x size image after a warm-up, and
     the peak memory the pass adds (MiB): the CUDA allocator's peak on GPUs; on CPUs the peak-RSS
-    increase of a fresh process's first pass, measured as `invdn.profiling.rss` explains
+    increase of a fresh process's first pass, measured as `invdn.analysis.profiling.rss` explains
     (Linux; None elsewhere; nothing on other devices)."""
     peak = _cpu_peak_memory(model, size) if device.type == "cpu" else None
     model = model.to(device).eval()
@@ -231,7 +231,7 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
         "notes": "MACs = FLOPs/2 from torch.utils.flop_counter (conv/matmul only); denoise = "
                  "forward + inverse for InvDN, forward for CNNs; time = median of repeats "
                  "after a warm-up; peak memory = CUDA allocator peak, or on CPU the peak-RSS "
-                 "increase of a fresh process during its first pass (invdn.profiling.rss).",
+                 "increase of a fresh process during its first pass (invdn.analysis.profiling.rss).",
     }
 
 

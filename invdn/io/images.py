@@ -2,7 +2,7 @@
 
 Arrays are `(H, W, C)` in RGB(A) order, C ∈ {1, 3, 4}, dtype uint8 or uint16, in the file's
 stored orientation. What decides how an image displays (EXIF orientation, ICC profile, JPEG
-quality) travels separately as :class:`invdn.imagemeta.ImageMeta` (`read_meta`, and
+quality) travels separately as :class:`invdn.io.metadata.ImageMeta` (`read_meta`, and
 `write_image(..., meta=)`).
 """
 
@@ -14,9 +14,9 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from invdn.atomic import write_atomic
 from invdn.errors import InvdnError
-from invdn.imagemeta import ImageMeta, embed_jpeg, embed_png, encode_tiff, read_meta
+from invdn.io.atomic import write_atomic
+from invdn.io.metadata import ImageMeta, embed_jpeg, embed_png, encode_tiff, read_meta
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
            "from_float", "round_levels", "rescale_depth", "image_size", "DEFAULT_JPEG_QUALITY"]

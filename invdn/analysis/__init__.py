@@ -1,0 +1,2 @@
+"""Measuring and explaining: model comparison (`invdn compare`), memory/speed profiling and the
+`invdn explain` experiments."""
