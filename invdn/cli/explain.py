@@ -53,9 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _doc(module: str) -> str:
-    import importlib
+    """The docstring of `module`, read from its source: importing the module would import
+    torch, and `invdn explain --help` must stay fast."""
+    import ast
+    import importlib.util
 
-    return importlib.import_module(module).__doc__
+    origin = importlib.util.find_spec(module).origin
+    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    return ast.get_docstring(tree, clean=False) or ""
 
 
 def _common(parser: argparse.ArgumentParser, default: str) -> None:
