@@ -1,15 +1,30 @@
-"""Type-and-range checks of configuration values, with the project's one-line messages.
+"""Type-and-range rules for configuration values, with the project's one-line messages.
 
-`is_int`/`is_number` are the predicates (a bool is neither: YAML's `true` must not pass as 1);
-`require_int`/`require_number` raise `error` (InvdnError by default) worded
-`"{key}={value!r} must be an integer >= {minimum}{note}"` / `"... must be a number > {above}"`.
+A rule (`Int`, `Number`, `Choice`, `Flag`) knows what it accepts and how to say it; `Rule.check`
+raises `ConfigError` worded `"{key}={value!r} must be {what it accepts}{fix}"`, e.g.
+`trainer.max_steps=-5 must be an integer >= 1 (or -1 with trainer.max_epochs)`. The table of
+which key follows which rule is `invdn.training.schema`.
+
+`is_int`/`is_number` are the predicates underneath (a bool is neither: YAML's `true` must not pass
+as 1); `require_int`/`require_number` are the one-off forms of `Int`/`Number`.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
+
+
+class ConfigError(OptionError, ValueError):
+    """A configuration value outside its rule: `key=value` (the value as Python writes it, so
+    `seed='abc'` shows it is a string) followed by the problem and its fix. An `InvdnError` for
+    the command line and a `ValueError` for callers building components from Python."""
+
+    def worded(self, name: str) -> str:
+        return f"{name}{self.value!r} {self.problem.replace('{name}', name)}"
 
 
 def is_int(value: Any, minimum: int | None = None) -> bool:
@@ -19,24 +34,138 @@ def is_int(value: Any, minimum: int | None = None) -> bool:
 
 
 def is_number(value: Any, above: float | None = None, at_least: float | None = None,
-              at_most: float | None = None) -> bool:
+              at_most: float | None = None, below: float | None = None) -> bool:
     """An int or float (not a bool) within the given bounds (NaN fails any bound)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     return ((above is None or value > above) and (at_least is None or value >= at_least)
-            and (at_most is None or value <= at_most))
+            and (at_most is None or value <= at_most) and (below is None or value < below))
+
+
+class Rule(ABC):
+    """What a key accepts. Subclasses define `accepts` and `describe`; `null` also accepts None
+    and `fix` is appended to the message (a hint, the paper's value, an example)."""
+
+    null: bool = False
+    fix: str = ""
+
+    @abstractmethod
+    def accepts(self, value: Any) -> bool:
+        """Whether `value` (not None) follows the rule."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """What is accepted, after 'must be ' (e.g. 'an integer >= 1')."""
+
+    def check(self, key: str, value: Any) -> None:
+        """Raise `ConfigError` naming `key` unless `value` follows this rule."""
+        if value is None and self.null:
+            return
+        if not self.accepts(value):
+            null = " or null" if self.null else ""
+            raise ConfigError(key, value, f"must be {self.describe()}{null}{self.fix}")
+
+
+@dataclass(frozen=True)
+class Int(Rule):
+    """An integer >= `minimum` (and a multiple of `multiple`); `also` lists accepted exceptions
+    such as -1 for "no limit" (explain them in `fix`)."""
+
+    minimum: int = 0
+    multiple: int = 1
+    also: tuple[int, ...] = ()
+    null: bool = False
+    fix: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        if is_int(value) and value in self.also:
+            return True
+        return is_int(value, self.minimum) and value % self.multiple == 0
+
+    def describe(self) -> str:
+        if self.multiple > 1 and self.minimum == 1:
+            return f"a positive multiple of {self.multiple}"
+        multiple = f" and a multiple of {self.multiple}" if self.multiple > 1 else ""
+        return f"an integer >= {self.minimum}{multiple}"
+
+
+@dataclass(frozen=True)
+class Number(Rule):
+    """An int or float within the bounds given (`above` and `below` exclusive, `at_least` and
+    `at_most` inclusive); `noun` names it ('a probability')."""
+
+    above: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+    noun: str = "a number"
+    null: bool = False
+    fix: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        return is_number(value, self.above, self.at_least, self.at_most, self.below)
+
+    def describe(self) -> str:
+        low = (f"({self.above:g}" if self.above is not None
+               else f"[{self.at_least:g}" if self.at_least is not None else None)
+        high = (f"{self.below:g})" if self.below is not None
+                else f"{self.at_most:g}]" if self.at_most is not None else None)
+        if low and high:
+            return f"{self.noun} in {low}, {high}"
+        if low:
+            return f"{self.noun} {'>' if low[0] == '(' else '>='} {low[1:]}"
+        if high:
+            return f"{self.noun} {'<' if high[-1] == ')' else '<='} {high[:-1]}"
+        return self.noun
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of `options` (compared as given: strings stay strings)."""
+
+    options: tuple[Any, ...] = ()
+    null: bool = False
+    fix: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        return not isinstance(value, bool) and value in self.options
+
+    def describe(self) -> str:
+        return f"one of {', '.join(map(str, self.options))}"
+
+
+@dataclass(frozen=True)
+class Flag(Rule):
+    """true or false."""
+
+    null: bool = False
+    fix: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+def _raise(error: type[Exception], rule: Rule, key: str, value: Any) -> None:
+    if issubclass(ConfigError, error):
+        rule.check(key, value)
+    elif not rule.accepts(value):
+        raise error(f"{key}={value!r} must be {rule.describe()}{rule.fix}")
 
 
 def require_int(key: str, value: Any, minimum: int, note: str = "",
                 error: type[Exception] = InvdnError) -> None:
-    """Raise `error` unless `value` is an integer >= `minimum`."""
-    if not is_int(value, minimum):
-        raise error(f"{key}={value!r} must be an integer >= {minimum}{note}")
+    """Raise `error` (a `ConfigError` when that is one) unless `value` is an integer >= `minimum`."""
+    _raise(error, Int(minimum, fix=note), key, value)
 
 
 def require_number(key: str, value: Any, above: float, note: str = "",
                    error: type[Exception] = InvdnError) -> None:
-    """Raise `error` unless `value` is a number > `above`."""
-    if not is_number(value, above=above):
-        raise error(f"{key}={value!r} must be a number > {above:g}{note}")
+    """Raise `error` (a `ConfigError` when that is one) unless `value` is a number > `above`."""
+    _raise(error, Number(above=above, fix=note), key, value)
 
+
+__all__ = ["Choice", "ConfigError", "Flag", "Int", "Number", "Rule", "is_int", "is_number",
+           "require_int", "require_number"]

@@ -50,10 +50,11 @@ TRAIN_ERRORS = [
     (["model.blocks=[0,0]"], "system: the model has no trainable parameters"),
     (["data=sidd", "data.root={root}/nowhere"], "SIDD folder {root}/nowhere does not exist"),
     (["data=folders"], "data.noisy is not set; pass data.noisy="),
-    (["trainer.accelerator=tpu"], "trainer.accelerator='tpu'; accepted: auto, cpu, gpu, cuda, mps"),
+    (["trainer.accelerator=tpu"],
+     "trainer.accelerator='tpu' must be one of auto, cpu, gpu, cuda, mps"),
     (["callbacks.checkpoint.save_last_every_n_steps=-1"],
      "callbacks.checkpoint.save_last_every_n_steps=-1 must be an integer >= 0"),
-    (["data.patch_size=18"], "data.patch_size=18 must be a multiple of 4"),
+    (["data.patch_size=18"], "data.patch_size=18 must be a positive multiple of 4"),
 ]
 
 

@@ -51,9 +51,9 @@ def test_warmup_cosine_factors():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    (dict(total_steps=0), "total_steps must be an integer >= 1"),
-    (dict(total_steps=10, warmup_steps=10), "warmup_steps must be in"),
-    (dict(total_steps=10, min_factor=2), "min_factor must be in"),
+    (dict(total_steps=0), "total_steps=0 must be an integer >= 1"),
+    (dict(total_steps=10, warmup_steps=10), "warmup_steps=10 must be below system.scheduler.total_steps=10"),
+    (dict(total_steps=10, min_factor=2), "min_factor=2 must be a number in \\[0, 1\\]"),
 ])
 def test_warmup_cosine_rejects_bad_values(kwargs, message):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -77,7 +77,7 @@ def test_scheduler_config_drives_the_learning_rate(tmp_path):
 def test_ema_off_by_default_and_decay_checked():
     assert ema_callback(None) is None
     assert isinstance(ema_callback(0.9), EMA)
-    with pytest.raises(ValueError, match="callbacks.ema.decay must be in"):
+    with pytest.raises(ValueError, match=r"^callbacks.ema.decay=1.5 must be a number in \(0, 1\)"):
         EMA(1.5)
 
 

@@ -23,7 +23,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 
-from invdn.checks import is_int, require_int
+from invdn.checks import Int, Rule
 from invdn.data.cache import cache_state, load_cache
 from invdn.data.datasets import ArrayPairs, PairedImages, PairedPatches, SyntheticImages, SyntheticPatches
 from invdn.data.files import Pair, check_pair_sizes, check_patch_fits, holdout, image_size
@@ -39,6 +39,7 @@ from invdn.data.synthetic import (
     split_folder,
 )
 from invdn.errors import InvdnError
+from invdn.training.schema import check
 
 DEFAULT_NOISE = {"kind": "gaussian", "sigma": [5.0, 50.0]}
 
@@ -48,10 +49,9 @@ def _require(value: object, key: str, example: str) -> None:
         raise InvdnError(f"data.{key} is not set; pass data.{key}={example}")
 
 
-def _check_count(value: object, key: str, minimum: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    require_int(f"data.{key}", value, minimum)
+def _check(key: str, value: object, rule: Rule | None = None) -> None:
+    """`data.<key>` against its rule in the schema (or a stricter `rule` for this module)."""
+    check(f"data.{key}", value, rule)
 
 
 class _PairDataModule(L.LightningDataModule, ABC):
@@ -77,14 +77,8 @@ class _PairDataModule(L.LightningDataModule, ABC):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        p = self.patch_size
-        if not is_int(p, 1) or p % 4:
-            raise InvdnError(f"data.patch_size={p!r} must be a positive multiple of 4 (InvDN "
-                             "halves the size twice); e.g. data.patch_size=144")
-        _check_count(self.batch_size, "batch_size", 1)
-        _check_count(self.val_batch_size, "val_batch_size", 1)
-        _check_count(self.num_workers, "num_workers", 0)
-        _check_count(self.seed, "seed", 0)
+        for key in ("patch_size", "batch_size", "val_batch_size", "num_workers", "seed"):
+            _check(key, getattr(self, key))
         train_set, val_set = self._build()
         if len(train_set) < self.batch_size:
             raise InvdnError(f"{len(train_set)} training sample(s) per epoch is fewer than "
@@ -184,8 +178,8 @@ class SIDDDataModule(_PairDataModule):
         return ArrayPairs(noisy.reshape(flat), gt.reshape(flat), names)
 
     def _build(self) -> tuple[Dataset, Dataset]:
-        _check_count(self.samples_per_epoch, "samples_per_epoch", 1, allow_none=True)
-        _check_count(self.val_crop, "val_crop", 1, allow_none=True)
+        _check("samples_per_epoch", self.samples_per_epoch)
+        _check("val_crop", self.val_crop)
         if (self.val_noisy_mat is None) != (self.val_gt_mat is None):
             raise InvdnError("set both data.val_noisy_mat and data.val_gt_mat (the SIDD "
                              "ValidationNoisyBlocksSrgb.mat / ValidationGtBlocksSrgb.mat) or neither")
@@ -195,7 +189,7 @@ class SIDDDataModule(_PairDataModule):
         if self.val_noisy_mat is not None:
             train_scenes, val_set = scenes, self._mat_val()
         else:
-            _check_count(self.val_scenes, "val_scenes", 1)
+            _check("val_scenes", self.val_scenes)
             if self.val_scenes >= len(scenes):
                 raise InvdnError(f"data.val_scenes={self.val_scenes} leaves no training scenes "
                                  f"({len(scenes)} found); lower it or give the .mat files")
@@ -230,8 +224,9 @@ class FoldersDataModule(_PairDataModule):
         self.samples_per_epoch = samples_per_epoch
 
     def _build(self) -> tuple[Dataset, Dataset]:
-        _check_count(self.samples_per_epoch, "samples_per_epoch", 1, allow_none=True)
-        _check_count(self.val_crop, "val_crop", 1, allow_none=True)
+        _check("samples_per_epoch", self.samples_per_epoch)
+        _check("val_crop", self.val_crop)
+        _check("recursive", self.recursive)
         _require(self.noisy, "noisy", "/path/to/noisy_images")
         _require(self.clean, "clean", "/path/to/clean_images")
         pairs = find_folder_pairs(self.noisy, self.clean, self.recursive)
@@ -243,7 +238,7 @@ class FoldersDataModule(_PairDataModule):
             val_pairs = find_folder_pairs(self.val_noisy, self.val_clean, self.recursive,
                                           keys=("data.val_noisy", "data.val_clean"))
         else:
-            _check_count(self.val_count, "val_count", 1)
+            _check("val_count", self.val_count, Int(1))  # held-out pairs
             if self.val_count >= len(pairs):
                 raise InvdnError(f"data.val_count={self.val_count} leaves no training pairs "
                                  f"({len(pairs)} found in {self.noisy}); lower it or pass "
@@ -307,14 +302,15 @@ class SyntheticDataModule(_PairDataModule):
         return train
 
     def _build(self) -> tuple[Dataset, Dataset]:
-        _check_count(self.samples_per_epoch, "samples_per_epoch", 1)
-        _check_count(self.val_crop, "val_crop", 1, allow_none=True)
+        _check("samples_per_epoch", self.samples_per_epoch, Int(1))  # null: no epoch length here
+        for key in ("val_crop", "recursive", "color"):
+            _check(key, getattr(self, key))
         noise, scale = build_noise(self.noise), self._scale()
         if self.root is None:
             train = self._bundled_train(SKIMAGE_TRAIN)
             val, names = bundled_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
         else:
-            _check_count(self.val_count, "val_count", 0)
+            _check("val_count", self.val_count)
             bundled = self._bundled_train(())
             folder, held = split_folder(self.root, self.val_count, self.recursive)
             val, names = held, [p.relative_to(self.root).with_suffix("").as_posix() for p in held]

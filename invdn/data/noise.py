@@ -33,19 +33,20 @@ from dataclasses import dataclass
 
 import torch
 
-from invdn.checks import is_number
+from invdn.checks import Number, is_number
 from invdn.data.camera import DEMOSAIC_METHODS, add_camera_noise, draw_params
 from invdn.errors import InvdnError
 
 Param = float | Sequence[float]
+PROBABILITY = Number(at_least=0.0, at_most=1.0, noun="a probability")
 
 
 def _as_range(value: Param, name: str, positive_range: bool) -> tuple[float, float]:
     """A number or `[lo, hi]` → `(lo, hi)`; InvdnError for anything else."""
-    if isinstance(value, bool):
-        raise InvdnError(f"noise {name}={value!r} is not a number; give a number or [lo, hi]")
-    if isinstance(value, int | float):
+    if is_number(value):
         lo = hi = float(value)
+    elif isinstance(value, bool):  # not a number (is_number), and not a pair either
+        raise InvdnError(f"noise {name}={value!r} is not a number; give a number or [lo, hi]")
     else:
         try:
             lo, hi = (float(v) for v in value)
@@ -176,9 +177,7 @@ class MixedNoise:
 
     def __post_init__(self) -> None:
         for name in ("p_gaussian", "p_camera"):
-            p = getattr(self, name)
-            if not is_number(p, at_least=0.0, at_most=1.0):
-                raise InvdnError(f"noise {name}={p!r} must be a probability in [0, 1]")
+            PROBABILITY.check(f"noise {name}", getattr(self, name))
         gaussian = GaussianNoise(self.sigma, self.clip)
         poisson_gaussian = PoissonGaussianNoise(self.shot, self.read, self.clip)
         camera = CameraNoise(self.camera_shot, self.demosaic, self.clip)

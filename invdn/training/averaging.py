@@ -4,11 +4,17 @@ see the averaged weights; the raw weights travel in the checkpoint for resuming.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 from lightning.pytorch.callbacks import WeightAveraging
 from torch import Tensor
+
+from invdn.training.schema import TRAIN_SCHEMA, check
+
+# the schema's rule without null: the config's null (no average) builds no EMA at all
+DECAY = dataclasses.replace(TRAIN_SCHEMA["callbacks.ema.decay"], null=False)
 
 
 class EMA(WeightAveraging):
@@ -17,8 +23,7 @@ class EMA(WeightAveraging):
     short runs while long runs average over about 1 / (1 − `decay`) steps."""
 
     def __init__(self, decay: float = 0.999, **kwargs: Any) -> None:
-        if not 0 < decay < 1:
-            raise ValueError(f"callbacks.ema.decay must be in (0, 1), got {decay}")
+        check("callbacks.ema.decay", decay, DECAY)
         self.decay = float(decay)
         super().__init__(multi_avg_fn=self._average, **kwargs)
 

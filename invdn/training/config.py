@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
-import re
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from invdn.checks import is_int, require_int, require_number
+from invdn.checks import is_int
 from invdn.errors import InvdnError
+from invdn.training.schema import validate
 
 CONFIG_MODULE = "invdn.conf"
 CONFIG_NAME = "config"
@@ -36,21 +37,23 @@ def _first_line(err: BaseException) -> str:
 
 
 def _translate_hydra_error(err: Exception) -> InvdnError:
+    """Hydra's and OmegaConf's exceptions → one line, read from their structured attributes
+    (never from their message text, which changes between versions)."""
     from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-    text = str(err)
-    missing = re.search(r"Could not find '([\w/]+)/([^']*)'", text)
-    if isinstance(err, MissingConfigException) and missing:
-        group, name = missing.groups()
+    missing = getattr(err, "missing_cfg_file", None)
+    if isinstance(err, MissingConfigException) and missing and "/" in missing:
+        group, _, name = missing.rpartition("/")
+        options = err.options or config_options(group)
         return InvdnError(f"unknown {group} '{name}'; choose {group}= one of: "
-                          f"{', '.join(config_options(group))}")
+                          f"{', '.join(options)}")
     if isinstance(err, OverrideParseException):
-        return InvdnError(f"cannot parse override: {_first_line(err)}; overrides look like "
+        return InvdnError(f"cannot parse override {err.override!r}; overrides look like "
                           "key=value (e.g. trainer.max_steps=1000)")
-    not_in_struct = re.search(r"Could not override '([^']+)'", text) or re.search(
-        r"Key '([^']+)' is not in struct", text)
-    if not_in_struct:
-        key = not_in_struct.group(1)
+    cause = err.__cause__
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+        key = cause.full_key
         return InvdnError(f"unknown config key '{key}'; see `invdn train --cfg` for the keys "
                           f"(add a new one with +{key}=VALUE)")
     return InvdnError(f"bad configuration: {_first_line(err)}")
@@ -69,21 +72,10 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
         raise _translate_hydra_error(err) from err
 
 
-def _positive_int(cfg: DictConfig, key: str, allow: Sequence[int] = ()) -> None:
-    value = OmegaConf.select(cfg, key)
-    if is_int(value) and value in allow:
-        return
-    extra = f" (or {', '.join(map(str, allow))})" if allow else ""
-    require_int(key, value, 1, extra)
-
-
 def _check_accelerator(trainer: DictConfig) -> None:
     import torch
 
-    accelerator = str(trainer.get("accelerator", "auto"))
-    known = ("auto", "cpu", "gpu", "cuda", "mps")
-    if accelerator not in known:
-        raise InvdnError(f"trainer.accelerator={accelerator!r}; accepted: {', '.join(known)}")
+    accelerator = trainer.get("accelerator", "auto")  # one of ACCELERATORS (the schema)
     if accelerator in ("gpu", "cuda"):
         if not torch.cuda.is_available():
             raise InvdnError(f"trainer.accelerator={accelerator} needs a CUDA GPU and torch sees "
@@ -108,18 +100,15 @@ def _check_loggers(loggers: DictConfig | None) -> None:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Checks that need no instantiation: numbers, devices, optional packages, files."""
+    """Checks that need no instantiation: every value against the schema
+    (`invdn.training.schema.TRAIN_SCHEMA`), then devices, optional packages and files."""
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        OmegaConf.to_container(cfg, resolve=True)
+        plain = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as err:
         raise InvdnError(f"cannot resolve the configuration: {_first_line(err)}") from err
-    _positive_int(cfg, "trainer.max_steps", allow=(-1,))
-    if cfg.trainer.get("max_steps") == -1 and cfg.trainer.get("max_epochs") in (None, -1):
-        raise InvdnError("set trainer.max_steps (or trainer.max_epochs) to end training")
-    require_number("system.lr", cfg.system.get("lr"), 0, " (the paper: 2.0e-4)")
-    require_int("seed", cfg.get("seed"), 0)
+    validate(plain)
     _check_accelerator(cfg.trainer)
     _check_loggers(cfg.get("logger"))
     ckpt = cfg.get("ckpt_path")
@@ -135,6 +124,20 @@ def check_config(cfg: DictConfig) -> None:
                          "model or a run's checkpoints/last.ckpt")
 
 
+def _unknown_option(node: DictConfig) -> str | None:
+    """The first key of `node` its `_target_` does not take (None when all are taken, the
+    target takes **kwargs, or it cannot be located: instantiation then reports that)."""
+    from hydra.utils import get_object
+
+    try:
+        params = inspect.signature(get_object(str(node["_target_"]))).parameters
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return next((k for k in node if not str(k).startswith("_") and k not in params), None)
+
+
 def instantiate(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
     """`hydra.utils.instantiate` of the node at dotted `key` (e.g. 'model', 'logger.csv') with
     plain containers; errors raised by the target (bad values) become `InvdnError` naming it."""
@@ -144,6 +147,10 @@ def instantiate(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
     node = OmegaConf.select(cfg, key)
     if not isinstance(node, DictConfig) or "_target_" not in node:
         raise InvdnError(f"the configuration has no `{key}` node with a _target_")
+    unknown = _unknown_option(node)
+    if unknown is not None:
+        raise InvdnError(f"{key}.{unknown} is not an option of {node['_target_']}; "
+                         "see `invdn train --cfg`")
     try:
         return hydra_instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:
@@ -151,11 +158,6 @@ def instantiate(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
         if isinstance(cause, InvdnError):
             raise cause from err
         message = _first_line(cause)
-        if isinstance(cause, TypeError) and "unexpected keyword argument" in message:
-            bad = re.search(r"argument '(\w+)'", message)
-            name = f"{key}.{bad.group(1)}" if bad else key
-            raise InvdnError(f"{name} is not an option of {node['_target_']}; "
-                             "see `invdn train --cfg`") from err
         if not message.startswith(f"{key}."):
             message = f"{key}: {message}"
         raise InvdnError(message) from err

@@ -8,6 +8,8 @@ import math
 
 import torch
 
+from invdn.training.schema import check, check_warmup
+
 
 def warmup_cosine(
     optimizer: torch.optim.Optimizer,
@@ -19,13 +21,11 @@ def warmup_cosine(
     down to `min_factor` × base at `total_steps` (held there afterwards, e.g. when a run is
     extended). Factors at step t: (t + 1) / warmup_steps while warming up, then
     min_factor + (1 − min_factor)·(1 + cos(π·progress)) / 2."""
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-        raise ValueError(f"system.scheduler.total_steps must be an integer >= 1, got {total_steps!r}")
-    if not 0 <= warmup_steps < total_steps:
-        raise ValueError(f"system.scheduler.warmup_steps must be in [0, total_steps={total_steps}),"
-                         f" got {warmup_steps}")
-    if not 0 <= min_factor <= 1:
-        raise ValueError(f"system.scheduler.min_factor must be in [0, 1], got {min_factor}")
+    # ConfigError (a ValueError) naming the system.scheduler key, per the schema
+    check("system.scheduler.total_steps", total_steps)
+    check("system.scheduler.warmup_steps", warmup_steps)
+    check_warmup(total_steps, warmup_steps)
+    check("system.scheduler.min_factor", min_factor)
 
     def factor(step: int) -> float:
         if step < warmup_steps:

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from invdn.checks import is_int
 from invdn.io.weights import build_model, model_config
 from invdn.metrics import psnr, ssim, to_uint8_levels
 from invdn.nn.padding import pad_to_multiple
 from invdn.training.compile import CompiledModel, compile_mode
+from invdn.training.schema import check
 
 PREVIEW_SIZE = 256
 
@@ -64,7 +64,9 @@ class DenoisingSystem(L.LightningModule):
                              "give it at least one block")
         optimizer = _plain(optimizer if optimizer is not None else DEFAULT_OPTIMIZER)
         scheduler = _plain(scheduler)
-        _check_settings(lr, val_samples, preview_images, max_nonfinite_steps)
+        _check_settings(lr=lr, val_samples=val_samples, val_seed=val_seed,
+                        preview_images=preview_images, max_nonfinite_steps=max_nonfinite_steps,
+                        channels_last=channels_last)
         _check_factories(optimizer, scheduler, lr)
         # Plain containers only: checkpoints must load with torch.load(weights_only=True).
         self.save_hyperparameters({
@@ -248,16 +250,10 @@ def _check_factories(optimizer: dict, scheduler: dict | None, lr: float) -> None
     _build_optimization(optimizer, scheduler, [nn.Parameter(torch.zeros(1))], lr)
 
 
-def _check_settings(lr, val_samples, preview_images, max_nonfinite_steps):
-    if not lr > 0:
-        raise ValueError(f"system.lr must be > 0, got {lr}")
-    if val_samples < 1:
-        raise ValueError(f"system.val_samples must be >= 1, got {val_samples}")
-    if preview_images < 0:
-        raise ValueError(f"system.preview_images must be >= 0, got {preview_images}")
-    if not is_int(max_nonfinite_steps, 1):
-        raise ValueError(f"system.max_nonfinite_steps must be an integer >= 1, got "
-                         f"{max_nonfinite_steps!r}")
+def _check_settings(**settings: Any) -> None:
+    """Each `system.<name>` against its rule in the schema (ConfigError, also a ValueError)."""
+    for name, value in settings.items():
+        check(f"system.{name}", value)
 
 
 def _to_hwc(img: Tensor) -> np.ndarray:
