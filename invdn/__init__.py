@@ -1,13 +1,6 @@
 """invdn: real-world image denoising with an invertible network (InvDN, CVPR 2021)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 from invdn.errors import InvdnError, OptionError
-
-try:
-    __version__ = version("invdn")
-except PackageNotFoundError:  # running from a checkout that was not installed
-    __version__ = "0.0.0+local"
 
 # The library's entry points, each the Python form of a command with the same behaviour:
 # `invdn.denoise_files(["shots/"], "out/")`, `invdn.train(invdn.compose_config([...]))`, …
@@ -27,7 +20,21 @@ _LAZY = {
 __all__ = ["InvdnError", "OptionError", "__version__", *_LAZY]
 
 
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("invdn")
+    except PackageNotFoundError:  # running from a checkout that was not installed
+        return "0.0.0+local"
+
+
 def __getattr__(name: str):
+    # Looked up on first use: importlib.metadata alone is a quarter of `invdn --help`'s start-up
+    # CPU time, and only --version, `invdn info` and the web app need the version.
+    if name == "__version__":
+        globals()["__version__"] = _installed_version()
+        return globals()["__version__"]
     # These need torch; importing them lazily keeps `invdn --help` (which imports this package)
     # free of torch's start-up time.
     if name in _LAZY:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from invdn.cli.main import COMMANDS
 
 # Top-level packages whose import costs tenths of a second to seconds.
@@ -55,3 +57,14 @@ def test_probe_notices_a_heavy_import():
     proc = subprocess.run([sys.executable, "-c", code, '["sqlite3"]', '[["--version"]]'],
                           capture_output=True, text=True, timeout=60)
     assert json.loads(proc.stdout) == {"argv": ["--version"], "loaded": ["sqlite3"]}
+
+
+def test_version_is_looked_up_when_asked_for(capsys):
+    from importlib.metadata import version
+
+    from invdn.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"invdn {version('invdn')}\n"

@@ -35,15 +35,27 @@ def _chosen_command(argv: list[str]) -> str | None:
     return next((a for a in argv if a in COMMANDS), None)
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version, looked up (importlib.metadata) only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show the version and exit") -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from invdn import __version__
+
+        print(f"invdn {__version__}")
+        parser.exit()
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The `invdn` parser; the arguments of only the command named in `argv` (all of them when
     `argv` is None) are declared, which keeps the top-level help free of heavy imports."""
-    from invdn import __version__
-
     parser = argparse.ArgumentParser(
         prog="invdn", description="Real-world image denoising with an invertible network (InvDN)."
     )
-    parser.add_argument("--version", action="version", version=f"invdn {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = None if argv is None else _chosen_command(argv)
