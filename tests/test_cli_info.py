@@ -33,5 +33,3 @@ def test_info_says_when_default_weights_are_missing(tmp_path, monkeypatch, capsy
 def test_console_script_no_command():
     proc = subprocess.run([sys.executable, "-m", "invdn.cli.main"], capture_output=True, text=True)
     assert proc.returncode == 2 and "info" in proc.stdout
-
-
