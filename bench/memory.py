@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 from invdn.analysis.profiling.memory import (
-    MODES,
     check_targets,
     format_checks,
     format_table,
@@ -29,13 +28,15 @@ from invdn.analysis.profiling.memory import (
     run_benchmark,
 )
 from invdn.io.atomic import write_json
+from invdn.nn.reversible import MEMORY_MODES
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--blocks", type=int, nargs="+", default=[2, 4, 8, 16],
                    help="coupling blocks per level to measure (default: 2 4 8 16)")
-    p.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    p.add_argument("--modes", nargs="+", choices=MEMORY_MODES, default=list(MEMORY_MODES),
+                   help="memory modes (invdn.nn.reversible.MemoryMode; default: all)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--size", type=int, default=144, help="square patch side, a multiple of 4")
     p.add_argument("--width", type=int, default=64, help="sub-network width")

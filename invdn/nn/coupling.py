@@ -1,11 +1,52 @@
-"""The affine coupling block of InvDN (additive on the 3-channel branch, affine on the rest)."""
+"""The affine coupling step of InvDN (additive on the 3-channel branch, affine on the rest),
+written once: the module (:class:`CouplingBlock`), the inference fast path (`invdn.nn.fast`) and
+the reversible backward (`invdn.nn.reversible`) all run :func:`coupling_forward`,
+:func:`coupling_inverse` and :func:`log_scale`, handing them their own sub-network callables."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from invdn.nn.subnets import make_subnet
+
+#: `F(x2)`: the additive branch's shift, `(B, C − k, h, w)` → `(B, k, h, w)`.
+Shift = Callable[[Tensor], Tensor]
+#: `y1` → `(G(y1), s)`: the affine branch's shift and log-scale (:func:`log_scale` of `H(y1)`).
+ShiftAndLogScale = Callable[[Tensor], tuple[Tensor, Tensor]]
+
+
+def log_scale(h: Tensor, clamp: float) -> Tensor:
+    """s = clamp·(2σ(h) − 1), bounded to (−clamp, clamp); `h` = H(y1), any shape and dtype."""
+    # In place after the first copy (sigmoid keeps its own output for its backward): two
+    # allocations instead of four, the same values as `clamp * (torch.sigmoid(h) * 2 - 1)`.
+    return torch.sigmoid(h).mul(2).sub_(1).mul_(clamp)
+
+
+def coupling_forward(
+    x1: Tensor, x2: Tensor, f: Shift, g_and_s: ShiftAndLogScale, need_y2: bool = True
+) -> tuple[Tensor, Tensor | None]:
+    """y1 = x1 + F(x2);  y2 = x2·exp(s) + G(y1), s = s(y1).
+
+    `x1` `(B, k, h, w)`, `x2` `(B, C − k, h, w)` → (y1, y2), same shapes. With
+    `need_y2=False` y2 is None and `g_and_s` is not called (for a latent nobody reads).
+    """
+    y1 = x1 + f(x2)
+    if not need_y2:
+        return y1, None
+    g, s = g_and_s(y1)
+    return y1, x2 * torch.exp(s) + g
+
+
+def coupling_inverse(y1: Tensor, y2: Tensor, f: Shift, g_and_s: ShiftAndLogScale) -> tuple[Tensor, Tensor]:
+    """The exact inverse of :func:`coupling_forward`: x2 = (y2 − G(y1)) / exp(s);  x1 = y1 − F(x2)."""
+    g, s = g_and_s(y1)
+    # Division by exp(s), as in the original: multiplying by exp(-s) drifts ~1e-6 over 16 blocks.
+    x2 = (y2 - g) / torch.exp(s)
+    return y1 - f(x2), x2
 
 
 class CouplingBlock(nn.Module):
@@ -42,20 +83,27 @@ class CouplingBlock(nn.Module):
 
     def log_scale(self, y1: Tensor) -> Tensor:
         """s = clamp·(2σ(H(y1)) − 1), bounded to (−clamp, clamp)."""
-        return self.clamp * (torch.sigmoid(self.H(y1)) * 2 - 1)
+        return log_scale(self.H(y1), self.clamp)
+
+    def g_and_log_scale(self, y1: Tensor, h_first: bool = True) -> tuple[Tensor, Tensor]:
+        """(G(y1), s(y1)), the affine branch's shift and log-scale. `h_first`: H runs before G
+        (the original code's order in forward; its inverse runs G first). The values are the
+        same either way, but autograd sums y1's gradients in evaluation order, so keeping each
+        direction's order keeps training bit for bit."""
+        if h_first:
+            s = self.log_scale(y1)
+            return self.G(y1), s
+        g = self.G(y1)
+        return g, self.log_scale(y1)
 
     def forward(self, x: Tensor) -> Tensor:
         x1, x2 = x[:, : self.split], x[:, self.split :]
-        y1 = x1 + self.F(x2)
-        y2 = x2 * torch.exp(self.log_scale(y1)) + self.G(y1)
-        return torch.cat((y1, y2), dim=1)
+        return torch.cat(coupling_forward(x1, x2, self.F, self.g_and_log_scale), dim=1)
 
     def inverse(self, y: Tensor) -> Tensor:
         y1, y2 = y[:, : self.split], y[:, self.split :]
-        # Division by exp(s), as in the original: multiplying by exp(-s) drifts ~1e-6 over 16 blocks.
-        x2 = (y2 - self.G(y1)) / torch.exp(self.log_scale(y1))
-        x1 = y1 - self.F(x2)
-        return torch.cat((x1, x2), dim=1)
+        g_first = partial(self.g_and_log_scale, h_first=False)
+        return torch.cat(coupling_inverse(y1, y2, self.F, g_first), dim=1)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, split={self.split}, clamp={self.clamp}"

@@ -10,6 +10,7 @@ Same mathematics as the modules, arranged for speed:
 - channels_last memory format (faster convolutions on CPU and GPU);
 - the forward pass of `denoise` only needs the low-resolution image, so the last block's G and
   H (which only feed the discarded latent) are skipped.
+The coupling equations themselves are `invdn.nn.coupling`'s, called with these sub-networks.
 
 Reduced precision: under `torch.autocast(device, dtype=torch.bfloat16)` (or float16) the
 convolutions run in that dtype with weights converted once, while the Haar transform, the
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from invdn.nn.coupling import CouplingBlock
+from invdn.nn.coupling import CouplingBlock, coupling_forward, coupling_inverse, log_scale
 from invdn.nn.haar import HaarDownsampling, haar_forward, haar_inverse
 from invdn.nn.subnets import ResnetSubnet
 
@@ -129,26 +130,20 @@ class _Block:
         return cls(f, None, _Subnet.build([block.G], dtype), _Subnet.build([block.H], dtype),
                    split_out, block.clamp)
 
-    def g_and_scale(self, y1: Tensor) -> tuple[Tensor, Tensor]:
-        """G(y1) and exp(s), s = clamp·(2σ(H(y1)) − 1), in float32."""
+    def g_and_log_scale(self, y1: Tensor) -> tuple[Tensor, Tensor]:
+        """G(y1) and s = clamp·(2σ(H(y1)) − 1), in float32."""
         if self.GH is not None:
             gh = self.GH(y1)
             g, h = gh[:, : self.split_out], gh[:, self.split_out :]
         else:
             g, h = self.G(y1), self.H(y1)
-        return g, torch.sigmoid(h).mul_(2 * self.clamp).sub_(self.clamp).exp_()
+        return g, log_scale(h, self.clamp)
 
     def forward(self, x1: Tensor, x2: Tensor, need_x2: bool = True) -> tuple[Tensor, Tensor | None]:
-        y1 = x1 + self.F(x2)
-        if not need_x2:
-            return y1, None
-        g, scale = self.g_and_scale(y1)
-        return y1, torch.addcmul(g, x2, scale)
+        return coupling_forward(x1, x2, self.F, self.g_and_log_scale, need_y2=need_x2)
 
     def inverse(self, y1: Tensor, y2: Tensor) -> tuple[Tensor, Tensor]:
-        g, scale = self.g_and_scale(y1)
-        x2 = (y2 - g).div_(scale)
-        return y1 - self.F(x2), x2
+        return coupling_inverse(y1, y2, self.F, self.g_and_log_scale)
 
 
 def supports_fast_path(model) -> bool:

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from invdn.nn.coupling import CouplingBlock
 from invdn.nn.fast import fast_forward, fast_inverse, fast_path_applies
 from invdn.nn.haar import HaarDownsampling
-from invdn.nn.reversible import MEMORY_MODES, run_invertible
+from invdn.nn.reversible import MemoryMode, parse_memory_mode, run_invertible
 
 INITS = ("default", "identity")
 
@@ -21,8 +21,10 @@ class InvDN(nn.Module):
 
     `lr, z = model(x)`: x `(B, C, H, W)` (C = `in_channels`, images in [0, 1], H and W multiples
     of `2**levels`) → lr `(B, C, H/2^L, W/2^L)`, z `(B, C·4^L − C, H/2^L, W/2^L)`.
-    `model.inverse(lr, z)` is the exact inverse. `memory_efficient`: False, True (recompute
-    activations from outputs, RevNet-style) or "checkpoint" (torch.utils.checkpoint, for comparison).
+    `model.inverse(lr, z)` is the exact inverse. `memory_efficient`: a
+    :data:`~invdn.nn.reversible.MemoryMode` — "standard" (= False), "reversible" (= True:
+    recompute activations from outputs, RevNet-style) or "checkpoint" (torch.utils.checkpoint,
+    for comparison); `model.memory_mode` is the mode it names.
     `init`: "default" (PyTorch's, as the paper's code) or "identity" (the last convolution of every
     F, G and H zeroed, so each fresh coupling block is the identity, as in Glow); it only chooses
     the starting weights, so it is not part of `config`.
@@ -40,7 +42,7 @@ class InvDN(nn.Module):
         subnet: str = "resnet",
         width: int = 64,
         clamp: float = 1.0,
-        memory_efficient: bool | str = False,
+        memory_efficient: bool | MemoryMode = False,
         init: str = "default",
         keep: int | None = None,
     ) -> None:
@@ -81,15 +83,19 @@ class InvDN(nn.Module):
             self.config["keep"] = self.keep
 
     @property
-    def memory_efficient(self) -> bool | str:
+    def memory_efficient(self) -> bool | MemoryMode:
+        """The value as given (configs say false/true or a mode's name)."""
         return self._memory_efficient
 
     @memory_efficient.setter
-    def memory_efficient(self, value: bool | str) -> None:
-        mode = {False: "standard", True: "reversible"}.get(value, value)
-        if mode not in MEMORY_MODES:
-            raise ValueError(f"memory_efficient must be true, false or 'checkpoint', got {value!r}")
-        self._memory_efficient, self._mode = value, mode
+    def memory_efficient(self, value: bool | MemoryMode) -> None:
+        self._mode = parse_memory_mode(value, "memory_efficient")
+        self._memory_efficient = value
+
+    @property
+    def memory_mode(self) -> MemoryMode:
+        """The memory mode that `memory_efficient` names."""
+        return self._mode
 
     @property
     def multiple(self) -> int:

@@ -10,16 +10,31 @@ autocast intact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from invdn.nn.coupling import CouplingBlock
+from invdn.nn.coupling import CouplingBlock, coupling_forward, coupling_inverse
 from invdn.nn.haar import HaarDownsampling
 
-MEMORY_MODES = ("standard", "reversible", "checkpoint")
+#: How the invertible stack trades memory for compute in training (see :func:`run_invertible`).
+MemoryMode = Literal["standard", "reversible", "checkpoint"]
+MEMORY_MODES: tuple[MemoryMode, ...] = get_args(MemoryMode)
+
+
+def parse_memory_mode(value: bool | str, key: str = "memory mode") -> MemoryMode:
+    """The mode that a config value names: one of :data:`MEMORY_MODES`, or a boolean as the
+    `memory_efficient` key has always taken it (false: "standard", true: "reversible").
+    Anything else raises ValueError, one line naming `key` and the allowed values."""
+    if isinstance(value, bool):
+        return "reversible" if value else "standard"
+    if isinstance(value, str) and value in MEMORY_MODES:
+        return value
+    raise ValueError(f"{key} must be false, true or one of {', '.join(MEMORY_MODES)}, "
+                     f"got {value!r}")
 
 
 def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Sequence[Tensor]):
@@ -30,26 +45,39 @@ def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], grad_outputs: Se
     return [next(found) if t.requires_grad else None for t in inputs]
 
 
+class _Recorded:
+    """A sub-network call for the reconstruction that also records what the gradient equations
+    differentiate: `fn` runs with autograd on a detached copy of its input (`self.input`, a
+    leaf), its outputs are kept (`self.outputs`) and handed back detached."""
+
+    def __init__(self, fn: Callable[[Tensor], Tensor | tuple[Tensor, ...]]) -> None:
+        self.fn = fn
+        self.input: Tensor | None = None
+        self.outputs: tuple[Tensor, ...] = ()
+
+    def __call__(self, x: Tensor) -> Tensor | tuple[Tensor, ...]:
+        with torch.enable_grad():
+            self.input = x.detach().requires_grad_()
+            out = self.fn(self.input)
+        self.outputs = out if isinstance(out, tuple) else (out,)
+        detached = tuple(t.detach() for t in self.outputs)
+        return detached if isinstance(out, tuple) else detached[0]
+
+
 def _coupling_backward_of_forward(block: CouplingBlock, y: Tensor, gy: Tensor):
     """Layer ran forward, `y = block(x)`: rebuild x and return (x, dL/dx, dL/dparams)."""
     k = block.split
-    y1, y2 = y[:, :k], y[:, k:]
     gy1, gy2 = gy[:, :k], gy[:, k:]
-    with torch.enable_grad():
-        y1_ = y1.detach().requires_grad_()
-        s, g = block.log_scale(y1_), block.G(y1_)
+    f, g_and_s = _Recorded(block.F), _Recorded(block.g_and_log_scale)
+    x1, x2 = coupling_inverse(y[:, :k], y[:, k:], f, g_and_s)
+    (g, s), y1_, x2_ = g_and_s.outputs, g_and_s.input, f.input
     es = torch.exp(s.detach())
-    x2 = (y2 - g.detach()) / es
-    with torch.enable_grad():
-        x2_ = x2.detach().requires_grad_()
-        f = block.F(x2_)
-    x1 = y1 - f.detach()
     # y2 = x2·exp(s) + G(y1): pull gy2 back into y1 and the H, G weights.
     hg_params = [*block.H.parameters(), *block.G.parameters()]
     gy1_extra, *g_hg = _grads((s, g), (y1_, *hg_params), (gy2 * x2 * es, gy2))
     gy1_total = gy1 + gy1_extra
     # y1 = x1 + F(x2)
-    gx2_extra, *g_f = _grads((f,), (x2_, *block.F.parameters()), (gy1_total,))
+    gx2_extra, *g_f = _grads(f.outputs, (x2_, *block.F.parameters()), (gy1_total,))
     gx = torch.cat((gy1_total, gy2 * es + gx2_extra), dim=1)
     return torch.cat((x1, x2), dim=1), gx, _param_grads(block, g_f, g_hg)
 
@@ -57,19 +85,14 @@ def _coupling_backward_of_forward(block: CouplingBlock, y: Tensor, gy: Tensor):
 def _coupling_backward_of_inverse(block: CouplingBlock, x: Tensor, gx: Tensor):
     """Layer ran inverse, `x = block.inverse(y)`: rebuild y and return (y, dL/dy, dL/dparams)."""
     k = block.split
-    x1, x2 = x[:, :k], x[:, k:]
+    x2 = x[:, k:]
     gx1, gx2 = gx[:, :k], gx[:, k:]
-    with torch.enable_grad():
-        x2_ = x2.detach().requires_grad_()
-        f = block.F(x2_)
-    y1 = x1 + f.detach()
-    with torch.enable_grad():
-        y1_ = y1.detach().requires_grad_()
-        s, g = block.log_scale(y1_), block.G(y1_)
+    f, g_and_s = _Recorded(block.F), _Recorded(block.g_and_log_scale)
+    y1, y2 = coupling_forward(x[:, :k], x2, f, g_and_s)
+    (g, s), y1_, x2_ = g_and_s.outputs, g_and_s.input, f.input
     es = torch.exp(s.detach())
-    y2 = x2 * es + g.detach()
     # x1 = y1 − F(x2)
-    gx2_extra, *g_f = _grads((f,), (x2_, *block.F.parameters()), (-gx1,))
+    gx2_extra, *g_f = _grads(f.outputs, (x2_, *block.F.parameters()), (-gx1,))
     gx2_total = gx2 + gx2_extra
     # x2 = (y2 − G(y1)) / exp(s(y1))
     gy2 = gx2_total / es
@@ -135,7 +158,7 @@ class _ReversibleLayer(torch.autograd.Function):
 
 
 def run_invertible(
-    layers: Sequence[nn.Module], x: Tensor, reverse: bool = False, mode: str = "standard"
+    layers: Sequence[nn.Module], x: Tensor, reverse: bool = False, mode: MemoryMode = "standard"
 ) -> Tensor:
     """Apply `layers` in order (or their inverses in reverse order when `reverse`).
 
@@ -143,8 +166,7 @@ def run_invertible(
     and recomputes inputs from outputs in backward (memory constant in depth); "checkpoint" is
     `torch.utils.checkpoint` per layer (stores each layer's input; for comparison).
     """
-    if mode not in MEMORY_MODES:
-        raise ValueError(f"unknown memory mode {mode!r}; choose one of {', '.join(MEMORY_MODES)}")
+    mode = parse_memory_mode(mode)
     params = [p for layer in layers for p in layer.parameters()]
     needs_graph = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
     if mode == "standard" or not needs_graph:

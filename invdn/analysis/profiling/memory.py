@@ -35,11 +35,12 @@ from pathlib import Path
 import torch
 
 from invdn.nn import InvDN
+from invdn.nn.reversible import MEMORY_MODES, MemoryMode
 from invdn.timing import Stopwatch
 from invdn.training.losses import DenoisingLoss
 
-#: Display name → `InvDN(memory_efficient=…)` value.
-MODES: dict[str, bool | str] = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
+#: The memory modes measured by default: all of them, by the names `InvDN(memory_efficient=…)` takes.
+MODES: tuple[MemoryMode, ...] = MEMORY_MODES
 
 TARGETS = {
     "reversible_vs_standard_memory_at": 8,
@@ -72,15 +73,23 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _setup(blocks: int, mode: str, batch: int, size: int, width: int, device: str, seed: int):
+def _check_modes(modes: Sequence[str]) -> None:
+    """The profiler measures modes by name (never the config's booleans), so rows and tables
+    say which one they are."""
+    unknown = [m for m in modes if m not in MEMORY_MODES]
+    if unknown:
+        raise ValueError(f"unknown modes {unknown}; choose from {', '.join(MEMORY_MODES)}")
+
+
+def _setup(blocks: int, mode: MemoryMode, batch: int, size: int, width: int, device: str,
+           seed: int):
     """Model, Adam and one fixed batch; returns (model, device, step function)."""
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    _check_modes([mode])
     if size % 4 or size < 4 or batch < 1 or blocks < 0:
         raise ValueError("size must be a positive multiple of 4, batch >= 1 and blocks >= 0")
     dev = torch.device(device)
     torch.manual_seed(seed)
-    model = InvDN(blocks=(blocks, blocks), width=width, memory_efficient=MODES[mode]).to(dev)
+    model = InvDN(blocks=(blocks, blocks), width=width, memory_efficient=mode).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, betas=(0.9, 0.999), weight_decay=1e-8)
     generator = torch.Generator(dev).manual_seed(seed)
     clean = torch.rand(batch, 3, size, size, generator=generator, device=dev)
@@ -95,7 +104,7 @@ def _setup(blocks: int, mode: str, batch: int, size: int, width: int, device: st
 
 def measure_memory_here(
     blocks: int,
-    mode: str,
+    mode: MemoryMode,
     batch: int = 4,
     size: int = 144,
     width: int = 64,
@@ -141,7 +150,7 @@ def measure_memory_here(
 
 def measure_time_here(
     blocks: int,
-    modes: Sequence[str] = tuple(MODES),
+    modes: Sequence[MemoryMode] = MODES,
     batch: int = 4,
     size: int = 144,
     repeats: int = 3,
@@ -157,15 +166,16 @@ def measure_time_here(
     """
     if repeats < 1 or not modes:
         raise ValueError(f"repeats must be >= 1 and modes non-empty, got {repeats}, {modes}")
+    _check_modes(modes)
     model, dev, step = _setup(blocks, modes[0], batch, size, width, device, seed)
     for mode in modes:  # Adam moments, gradient buffers, one-time kernel selection
-        model.memory_efficient = MODES[mode]
+        model.memory_efficient = mode
         step()
     times: dict[str, list[float]] = {m: [] for m in modes}
     cpu_times: dict[str, list[float]] = {m: [] for m in modes}
     for _ in range(repeats):
         for mode in modes:
-            model.memory_efficient = MODES[mode]
+            model.memory_efficient = mode
             _sync(dev)
             with Stopwatch() as watch:
                 step()
@@ -190,7 +200,7 @@ def _child(task: str, args: list[str], env: dict | None, timeout: float | None) 
 
 def run_benchmark(
     blocks: Sequence[int] = (2, 4, 8, 16),
-    modes: Sequence[str] = tuple(MODES),
+    modes: Sequence[MemoryMode] = MODES,
     batch: int = 4,
     size: int = 144,
     repeats: int = 3,
@@ -210,9 +220,7 @@ def run_benchmark(
     """
     from invdn.analysis.profiling.rss import ALLOCATOR_ENV
 
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise ValueError(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    _check_modes(modes)
     common = ["--batch", str(batch), "--size", str(size), "--width", str(width),
               "--device", device, "--seed", str(seed)]
     if threads is not None:
@@ -348,7 +356,7 @@ def _main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Measure one depth; print one JSON line.")
     p.add_argument("task", choices=["memory", "time"])
     p.add_argument("--blocks", type=int, required=True)
-    p.add_argument("--modes", nargs="+", choices=list(MODES), required=True,
+    p.add_argument("--modes", nargs="+", choices=MEMORY_MODES, required=True,
                    help="memory: exactly one mode; time: the modes to interleave")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--size", type=int, default=144)
