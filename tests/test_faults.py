@@ -245,7 +245,7 @@ def test_consecutive_nan_steps_stop_the_run_and_keep_the_last_checkpoint(tmp_pat
 
 def test_max_nonfinite_steps_is_checked(tmp_path, capsys):
     assert main(["train", *tiny(tmp_path / "run", "system.max_nonfinite_steps=0")]) == 2
-    assert "system.max_nonfinite_steps must be an integer >= 1" in capsys.readouterr().err
+    assert "system.max_nonfinite_steps=0 must be an integer >= 1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- SIGINT / SIGTERM
