@@ -21,8 +21,8 @@ from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from invdn.checks import require_int
 from invdn.io.atomic import write_atomic
+from invdn.training.schema import check
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -51,8 +51,7 @@ class RunCheckpoint(ModelCheckpoint):
     def __init__(self, *args: Any, save_last_every_n_steps: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         n = save_last_every_n_steps
-        require_int("callbacks.checkpoint.save_last_every_n_steps", n, 0,
-                    " (0: only after validation)", error=ValueError)
+        check("callbacks.checkpoint.save_last_every_n_steps", n)  # ConfigError is a ValueError
         if n and not self.save_last:
             raise ValueError("callbacks.checkpoint.save_last_every_n_steps needs "
                              "callbacks.checkpoint.save_last=true")
