@@ -29,15 +29,24 @@ def small_model() -> InvDN:
     return InvDN(blocks=(1, 2), width=8).eval()
 
 
-def count_calls(monkeypatch, name: str) -> list[int]:
-    calls = [0]
+def spy(monkeypatch, name: str, record) -> None:
+    """Let `record(*args)` see every call of the shared function `name`, wherever it is run."""
     original = getattr(coupling, name)
 
-    def counted(*args, **kwargs):
-        calls[0] += 1
+    def spied(*args, **kwargs):
+        record(*args)
         return original(*args, **kwargs)
 
-    patch_everywhere(monkeypatch, name, counted)
+    patch_everywhere(monkeypatch, name, spied)
+
+
+def count_calls(monkeypatch, name: str) -> list[int]:
+    calls = [0]
+
+    def record(*args):
+        calls[0] += 1
+
+    spy(monkeypatch, name, record)
     return calls
 
 
@@ -98,6 +107,21 @@ def test_every_path_calls_the_shared_function(monkeypatch, name):
         "log_scale": (fast_fwd, fast_inv, plain_fwd, plain_inv, rev_fwd, rev_inv),
     }[name]
     assert per_direction == (blocks,) * len(per_direction)
+
+
+def test_fast_path_keeps_coupling_arithmetic_in_float32_under_bf16(monkeypatch):
+    seen = set()
+
+    def record(*args):
+        seen.update(a.dtype for a in args if isinstance(a, torch.Tensor))
+
+    for name in ("coupling_forward", "coupling_inverse", "log_scale"):
+        spy(monkeypatch, name, record)
+    model = small_model()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        lr, z = model(torch.rand(1, 3, 8, 8))
+        model.inverse(lr, z)
+    assert seen == {torch.float32}
 
 
 def test_every_path_sees_a_changed_log_scale(monkeypatch):
