@@ -39,10 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_seconds, emit, machine, print_table, time_it  # noqa: E402
 
 from invdn import InvDN  # noqa: E402
+from invdn.nn.reversible import MEMORY_MODES  # noqa: E402
 from invdn.training.compile import CompiledModel  # noqa: E402
 from invdn.training.losses import DenoisingLoss  # noqa: E402
-
-MODES = {"standard": False, "reversible": True, "checkpoint": "checkpoint"}
 
 
 def blocks_of(args: argparse.Namespace) -> list[int]:
@@ -53,7 +52,7 @@ def make_step(mode: str, precision: str, args: argparse.Namespace):
     """A training step closure and its model."""
     torch.manual_seed(0)
     model = InvDN(levels=args.levels, blocks=blocks_of(args), keep=args.keep,
-                  memory_efficient=MODES[mode]).to(args.device)
+                  memory_efficient=mode).to(args.device)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     # as system.compile does: the loss's model(x) and model.inverse(...) through torch.compile
@@ -196,7 +195,7 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", choices=["fp32", "bf16"],
                         default=["fp32", "bf16"], help="fp32 and/or bf16-mixed (autocast)")
     parser.add_argument("--bf16", action="store_true", help="only bf16 (--precision bf16)")
-    parser.add_argument("--modes", nargs="+", choices=list(MODES),
+    parser.add_argument("--modes", nargs="+", choices=list(MEMORY_MODES),
                         default=["standard", "reversible"], help="memory modes to time")
     parser.add_argument("--channels-last", action="store_true",
                         help="model and batch in channels_last memory format")

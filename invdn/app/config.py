@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from invdn.errors import InvdnError
+from invdn.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,11 @@ class ServeConfig:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        positive = {"--max-upload-mb": self.max_upload_mb, "--max-megapixels": self.max_megapixels,
-                    "--queue-size": self.queue_size, "max_untiled_megapixels":
-                    self.max_untiled_megapixels, "max_samples": self.max_samples,
-                    "result_ttl_s": self.result_ttl_s, "result_budget_mb": self.result_budget_mb}
-        for name, value in positive.items():
+        for key in ("max_upload_mb", "max_megapixels", "queue_size", "max_untiled_megapixels",
+                    "max_samples", "result_ttl_s", "result_budget_mb"):
+            value = getattr(self, key)
             if not value > 0:
-                raise InvdnError(f"{name} must be > 0, got {value:g}")
+                raise OptionError(key, f"{value:g}", "must be > 0")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -106,6 +106,18 @@ def make_denoiser(args: argparse.Namespace):
                     args.device)
 
 
+def batch_callbacks(quiet: bool, desc: str) -> dict:
+    """The `report`, `progress` and `tile_progress` callbacks of a batch command: failures
+    above the bars on stderr, an image bar named `desc`, a tile bar for tiled images; bars
+    hidden when `quiet`, else shown only on a terminal."""
+    from tqdm import tqdm
+
+    show = True if quiet else None
+    return {"report": lambda line: tqdm.write(line, file=sys.stderr),
+            "progress": lambda items: tqdm(items, desc=desc, unit="img", disable=show),
+            "tile_progress": tile_bar(show)}
+
+
 def tile_bar(quiet: bool | None):
     """A tqdm wrapper for the tiles of one image (hidden for single-tile images)."""
     from tqdm import tqdm
@@ -133,19 +145,15 @@ def batch_exit(result: BatchResult, command: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from invdn.inference.files import denoise_files
 
-    quiet = True if args.quiet else None  # None: bars only on a terminal
     result = denoise_files(
         args.inputs, args.output, checkpoint=args.checkpoint, options=denoise_options(args),
         device=args.device, recursive=args.recursive, suffix=FORMATS[args.format],
         overwrite=args.overwrite, max_megapixels=args.max_megapixels,
         jpeg_quality=args.jpeg_quality, notice=lambda line: print(line, flush=True),
-        report=lambda line: tqdm.write(line, file=sys.stderr),
-        progress=lambda items: tqdm(items, desc="denoise", unit="img", disable=quiet),
-        tile_progress=tile_bar(quiet))
+        **batch_callbacks(args.quiet, "denoise"))
     print(f"{result.written} written, {batch_outcome(result)} in {result.seconds:.1f} s -> "
           f"{Path(args.output)}")
     return batch_exit(result, "denoise")

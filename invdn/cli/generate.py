@@ -21,7 +21,6 @@ examples:
 from __future__ import annotations
 
 import argparse
-import sys
 
 from invdn.cli.denoise import add_device_arguments
 
@@ -57,23 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
-    from invdn.cli.denoise import batch_exit, batch_outcome, tile_bar
+    from invdn.cli.denoise import batch_callbacks, batch_exit, batch_outcome
     from invdn.inference.generate import GenerateOptions
     from invdn.inference.generate_files import generate_files
 
     options = GenerateOptions(count=args.count, mode=args.mode, temperature=args.temperature,
                               window=args.window, samples=args.samples, seed=args.seed,
                               tile=args.tile, overlap=args.overlap)
-    quiet = True if args.quiet else None
     result = generate_files(
         args.inputs, args.output, checkpoint=args.checkpoint, options=options,
         device=args.device, recursive=args.recursive, overwrite=args.overwrite,
-        max_megapixels=args.max_megapixels,
-        report=lambda line: tqdm.write(line, file=sys.stderr),
-        progress=lambda items: tqdm(items, desc="generate", unit="img", disable=quiet),
-        tile_progress=tile_bar(quiet))
+        max_megapixels=args.max_megapixels, **batch_callbacks(args.quiet, "generate"))
     print(f"{result.written} images done ({args.count} realizations each), "
           f"{batch_outcome(result)} in {result.seconds:.1f} s -> {args.output}")
     return batch_exit(result, "generate")
