@@ -12,7 +12,7 @@ from invdn.inference.loading import default_weights_path, load_checkpoint_or_def
 
 def test_robust_noise_std_of_white_noise_on_a_photo():
     from invdn.data.synthetic import bundled_image
-    from invdn.inference.pipeline import image_to_tensor
+    from invdn.io.images import image_to_tensor
 
     clean = image_to_tensor(np.ascontiguousarray(bundled_image("coffee")[100:228, 200:328]))
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(0)) * 20 / 255
@@ -25,7 +25,7 @@ def test_robust_noise_std_of_white_noise_on_a_photo():
 def test_generated_noise_matches_the_inputs_level_with_the_default_weights():
     from invdn.data.noise import GaussianNoise
     from invdn.data.synthetic import bundled_image
-    from invdn.inference.pipeline import image_to_tensor
+    from invdn.io.images import image_to_tensor
 
     torch.set_num_threads(1)
     img = bundled_image("motorcycle")

@@ -12,8 +12,7 @@ from invdn.data.noise import GaussianNoise
 from invdn.data.synthetic import bundled_image
 from invdn.inference.evaluate import block_metrics
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
-from invdn.inference.pipeline import image_to_tensor, tensor_to_image
-from invdn.io.images import read_image, write_image
+from invdn.io.images import image_to_tensor, read_image, tensor_to_image, write_image
 from invdn.io.weights import model_config
 from invdn.nn.sizes import count_parameters
 from invdn.training.config import compose_config, instantiate

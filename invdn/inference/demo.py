@@ -36,8 +36,9 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     from invdn.data.synthetic import bundled_image
     from invdn.inference.evaluate import block_metrics
     from invdn.inference.loading import load_checkpoint_or_default
-    from invdn.inference.pipeline import DenoiseOptions, Denoiser, image_to_tensor, tensor_to_image
+    from invdn.inference.pipeline import DenoiseOptions, Denoiser
     from invdn.inference.testset import center
+    from invdn.io.images import image_to_tensor, tensor_to_image
     from invdn.timing import Stopwatch
 
     clean = center(bundled_image(image), crop)

@@ -37,8 +37,9 @@ from torch import Tensor, nn
 from invdn.errors import InvdnError, OptionError
 from invdn.inference.device import resolve_device
 from invdn.inference.latent import LatentField, image_key
-from invdn.inference.pipeline import ProgressFn, image_to_tensor, tensor_to_image
+from invdn.inference.pipeline import ProgressFn
 from invdn.inference.tiling import check_tiling, run_tiled
+from invdn.io.images import image_to_tensor, tensor_to_image
 from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
 

@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError, OptionError
+from invdn.errors import OptionError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
+from invdn.io.images import image_to_tensor, tensor_to_image
 from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
 
@@ -216,29 +217,3 @@ def model_precision(model: nn.Module, precision: str, device: torch.device) -> t
         if not (has_latent(model) and hasattr(model, "layers") and supports_fast_path(model)):
             return torch.float32
     return dtype
-
-
-def image_to_tensor(img: np.ndarray) -> Tensor:
-    """`(H, W, C)` uint8/uint16 gray/RGB/RGBA → `(1, 3, H, W)` float32 RGB in [0, 1] (gray
-    replicated, alpha dropped)."""
-    if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.dtype not in (np.uint8, np.uint16):
-        raise InvdnError(f"expected an (H, W, 1|3|4) uint8/uint16 image, got "
-                         f"{img.shape} {img.dtype}")
-    x = torch.empty((1, 3, *img.shape[:2]), dtype=torch.float32)
-    x[0].copy_(torch.from_numpy(img[:, :, :3]).permute(2, 0, 1).expand(3, -1, -1))
-    return x.div_(float(np.iinfo(img.dtype).max))
-
-
-def tensor_to_image(out: Tensor, like: np.ndarray) -> np.ndarray:
-    """`(1, 3, H, W)` float → an image shaped and typed like `like`: clipped, rounded, gray
-    averaged back from RGB, `like`'s alpha appended."""
-    if like.shape[2] == 1:
-        out = out.mean(dim=1, keepdim=True)
-    arr = out[0].permute(1, 2, 0).numpy()
-    np.clip(arr, 0.0, 1.0, out=arr)
-    arr *= float(np.iinfo(like.dtype).max)
-    arr += 0.5
-    result = arr.astype(like.dtype)
-    if like.shape[2] == 4:
-        result = np.concatenate((result, like[:, :, 3:]), axis=2)
-    return np.ascontiguousarray(result)

@@ -59,7 +59,7 @@ def noise_seed(image_index: int, setting_index: int) -> int:
 
 def noisy_copy(clean: np.ndarray, setting: Setting, seed: int) -> np.ndarray:
     """`(H, W, 3)` uint8 clean → uint8 noisy, the noise fixed by `seed`."""
-    from invdn.inference.pipeline import image_to_tensor, tensor_to_image
+    from invdn.io.images import image_to_tensor, tensor_to_image
 
     noisy = setting.noise(image_to_tensor(clean), torch.Generator().manual_seed(seed))
     return tensor_to_image(noisy, clean)

@@ -9,7 +9,7 @@ quality) travels separately as :class:`invdn.io.metadata.ImageMeta` (`read_meta`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
@@ -17,6 +17,9 @@ import numpy as np
 from invdn.errors import InvdnError
 from invdn.io.atomic import write_atomic
 from invdn.io.metadata import ImageMeta, embed_jpeg, embed_png, encode_tiff, read_meta
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
            "from_float", "round_levels", "rescale_depth", "image_size", "DEFAULT_JPEG_QUALITY"]
@@ -130,14 +133,44 @@ def round_levels(x: Levels, top: int) -> Levels:
     """Float in [0, 1] (a NumPy array or a torch tensor) → the same type and dtype holding the
     integer level `0…top` nearest to `x·top`: clipped, rounded half up. The one rounding of
     the project: files are written with it (:func:`from_float`) and validation scores it."""
-    # `// 1` is floor for arrays and tensors alike; values are >= 0.5, so astype's truncation
-    # in from_float gives the same integers.
-    return (x.clip(0.0, 1.0) * top + 0.5) // 1
+    # One temporary (the clipped copy), rounded in place: outputs can be hundreds of MB. Values
+    # are >= 0.5, so astype's truncation in from_float gives the same integers.
+    y = x.clip(0.0, 1.0)
+    y *= top
+    y += 0.5
+    if isinstance(y, np.ndarray):
+        return np.floor(y, out=y)
+    return y.floor_()
 
 
 def from_float(img: np.ndarray, dtype: np.dtype | type = np.uint8) -> np.ndarray:
     """float in [0, 1] → uint8/uint16, clipped and rounded (:func:`round_levels`)."""
     return round_levels(img, int(np.iinfo(dtype).max)).astype(dtype)
+
+
+def image_to_tensor(img: np.ndarray) -> torch.Tensor:
+    """`(H, W, C)` uint8/uint16 gray/RGB/RGBA → `(1, 3, H, W)` float32 RGB in [0, 1] (gray
+    replicated, alpha dropped): :func:`to_float` for the networks."""
+    import torch
+
+    if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.dtype not in (np.uint8, np.uint16):
+        raise InvdnError(f"expected an (H, W, 1|3|4) uint8/uint16 image, got "
+                         f"{img.shape} {img.dtype}")
+    x = torch.empty((1, 3, *img.shape[:2]), dtype=torch.float32)
+    x[0].copy_(torch.from_numpy(img[:, :, :3]).permute(2, 0, 1).expand(3, -1, -1))
+    return x.div_(float(np.iinfo(img.dtype).max))
+
+
+def tensor_to_image(out: torch.Tensor, like: np.ndarray) -> np.ndarray:
+    """`(1, 3, H, W)` float in [0, 1] → an image shaped and typed like `like`
+    (:func:`from_float`: clipped, rounded), gray averaged back from RGB, `like`'s alpha
+    appended."""
+    if like.shape[2] == 1:
+        out = out.mean(dim=1, keepdim=True)
+    result = from_float(out[0].permute(1, 2, 0).numpy(), like.dtype)
+    if like.shape[2] == 4:
+        result = np.concatenate((result, like[:, :, 3:]), axis=2)
+    return np.ascontiguousarray(result)
 
 
 def rescale_depth(img: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
