@@ -23,6 +23,10 @@ class OptionError(InvdnError):
         self.key, self.value, self.problem = key, value, problem
         super().__init__(self.worded(f"{key}="))
 
+    def __reduce__(self):
+        # rebuilt from its parts, e.g. when raised in a worker process (pickled)
+        return type(self), (self.key, self.value, self.problem)
+
     def worded(self, name: str) -> str:
         """The message with the option called `name` ('samples=' or '--samples ')."""
         return f"{name}{self.value} {self.problem.replace('{name}', name)}"

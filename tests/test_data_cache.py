@@ -92,7 +92,7 @@ def test_prepare_refuses_other_settings_and_bad_options(tmp_path, capsys):
     assert "multiple of 4" in capsys.readouterr().err
     assert main(["prepare", "sidd", str(tmp_path / "sidd"), str(tmp_path / "c2"), "--crop",
                  "24", "--workers", "2"]) == 2  # the error crosses the process boundary
-    assert "smaller than --crop 24" in capsys.readouterr().err
+    assert "--crop 24 is larger than" in capsys.readouterr().err
     with pytest.raises(InvdnError, match="SIDD data folder itself"):
         prepare_sidd_cache(tmp_path / "sidd" / "Data", tmp_path / "sidd" / "Data",
                            CropPlan(crop=8))

@@ -147,3 +147,16 @@ def test_every_public_name_resolves_to_its_home():
         assert getattr(invdn, name) is getattr(importlib.import_module(module), name), name
     with pytest.raises(AttributeError):
         invdn.no_such_entry_point  # noqa: B018
+
+
+def test_option_errors_survive_pickling():
+    # errors raised in worker processes (prepare sidd, data loaders) reach the CLI pickled
+    import pickle
+
+    from invdn.checks import ConfigError
+
+    for err in (invdn.OptionError("crop", 24, "is larger than a.png (16x16); lower it"),
+                ConfigError("seed", "abc", "must be an integer >= 0")):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err)
+        assert back.as_flag() == err.as_flag()

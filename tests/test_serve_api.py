@@ -219,7 +219,7 @@ def test_absurd_tiling_is_refused_as_by_the_cli(client, tmp_path):
     flat = encoded(np.zeros((1000, 1000, 3), np.uint8), ".png", tmp_path)  # a few kB
     start = time.perf_counter()
     r = post(client, flat, "flat.png", tile=16, overlap=8)
-    assert r.status_code == 422 and "tiles; use a larger --tile" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "tiles, more than 10,000; use a larger tile" in r.json()["detail"], r.text
     assert time.perf_counter() - start < 5  # refused before any denoising
 
 

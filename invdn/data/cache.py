@@ -27,7 +27,7 @@ import numpy as np
 
 from invdn.data.files import read_pair
 from invdn.data.sidd import Scene, find_sidd_scenes
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.io.atomic import write_json
 from invdn.io.images import write_image
 from invdn.timing import Stopwatch
@@ -90,8 +90,8 @@ def prepare_scene(scene: Scene, out: Path, plan: CropPlan) -> int:
         noisy, clean = read_pair(noisy_path, clean_path)
         h, w = noisy.shape[:2]
         if min(h, w) < plan.crop:
-            raise InvdnError(f"{noisy_path}: {w}x{h} is smaller than --crop {plan.crop}; "
-                             "lower --crop")
+            raise OptionError("crop", plan.crop, f"is larger than {noisy_path} ({w}x{h}); "
+                              "lower it")
         windows = [(f"{k:03d}", box) for k, box in
                    enumerate(plan.boxes(h, w, f"{scene.name}/{clean_path.name}"))]
         windows.append(("center", _center_box(h, w, plan.crop)))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.io.atomic import write_atomic, write_text
 from invdn.io.images import from_float, rescale_depth, to_float
 from invdn.timing import Stopwatch
@@ -67,7 +67,8 @@ def folder_samples(noisy_dir: str | Path, clean_dir: str | Path) -> Iterator[Sam
     noisy_dir, clean_dir = Path(noisy_dir), Path(clean_dir)
     for d in (noisy_dir, clean_dir):
         if not d.is_dir():
-            raise InvdnError(f"{d}: no such folder; pass --noisy-dir and --clean-dir folders")
+            raise OptionError("noisy_dir" if d == noisy_dir else "clean_dir", d,
+                              "is not a folder; pass a folder of images")
     noisy = index_by_key(list_images(noisy_dir), lambda p: p.stem, noisy_dir)
     clean = index_by_key(list_images(clean_dir), lambda p: p.stem, clean_dir)
     pairs = match_pairs(noisy, clean, noisy_dir, clean_dir)
@@ -149,7 +150,7 @@ def run_evaluation(samples: Iterable[Sample], denoise: DenoiseFn, limit: int | N
         if keep_outputs:
             outputs.append(out)
     if not records:
-        raise InvdnError("nothing to evaluate: no images (or --limit 0)")
+        raise InvdnError("nothing to evaluate: no images (or a limit of 0)")
     return {"records": records, "outputs": outputs,
             "best": best[1] if best else None, "worst": worst[1] if worst else None}
 

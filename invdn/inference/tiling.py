@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from invdn.errors import InvdnError, OptionError
+from invdn.errors import OptionError
 
 TileFn = Callable[[Tensor, int, int], Tensor]
 
@@ -92,15 +92,16 @@ def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: 
     """The tiling's :class:`TileWork`; InvdnError when it is absurd (more than MAX_TILES tiles,
     or overlap making up most of the work on more than SMALL_GRID tiles)."""
     work = tile_work(height, width, tile, overlap, multiple)
-    where = f"{width}x{height} in {work.tiles:,} tiles of {tile} px (overlap {overlap})"
     if work.tiles > MAX_TILES:
-        raise InvdnError(f"{where}: more than {MAX_TILES:,} tiles; use a larger --tile "
-                         "(e.g. the default 512) or --tile 0")
+        raise OptionError("tile", tile, f"splits {width}x{height} into {work.tiles:,} tiles, "
+                          f"more than {MAX_TILES:,}; use a larger tile (e.g. the default "
+                          "{name}512) or {name}0")
     if work.tiles > SMALL_GRID and work.factor > MAX_WORK_FACTOR:
         share = 1 - 1 / work.factor
-        raise InvdnError(f"{where}: the overlap is {share:.0%} of the work (each pixel computed "
-                         f"{work.factor:.1f} times); use a smaller --overlap or a larger --tile "
-                         "(default 512 / 32)")
+        raise OptionError("overlap", overlap, f"is {share:.0%} of the work on {width}x{height} "
+                          f"in {work.tiles:,} tiles of {tile} px (each pixel computed "
+                          f"{work.factor:.1f} times); use a smaller overlap or a larger tile "
+                          "(default 512 / 32)")
     return work
 
 

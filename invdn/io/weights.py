@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.io.atomic import write_atomic
 
 FORMAT_VERSION = 1
@@ -83,7 +83,7 @@ def _load_file(path: Path) -> Any:
     import warnings
 
     if not path.is_file():
-        raise InvdnError(f"weights file not found: {path}; pass an existing --checkpoint")
+        raise OptionError("checkpoint", path, "is not a file; pass an existing weights file")
     try:
         # Lightning checkpoints hold plain containers and tensors; weights_only keeps it safe.
         with warnings.catch_warnings():
