@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -39,3 +41,18 @@ def test_generated_noise_matches_the_inputs_level_with_the_default_weights():
     half = NoiseGenerator(gen.model, GenerateOptions(count=1, tile=0, temperature=0.5), "cpu")
     _, weaker = half.generate_tensor(noisy)
     assert float((weaker - est).std()) < float((reals - est).std())
+
+
+def test_interpolate_scale_hits_the_target_between_grid_points():
+    from invdn.inference.generate import interpolate_scale
+
+    scales = [0.5, 1.0, 2.0]
+    levels = [5.0, 10.0, 20.0]  # level ∝ scale: the interpolation is exact in log-log
+    assert interpolate_scale(scales, levels, 14.0) == pytest.approx(1.4)
+    assert interpolate_scale(scales, levels, 5.0) == pytest.approx(0.5)
+    # outside the measured range: the closest grid point, never an extrapolation
+    assert interpolate_scale(scales, levels, 100.0) == 2.0
+    assert interpolate_scale(scales, levels, 1.0) == 0.5
+    # a non-monotone stretch: the first bracketing pair is used
+    a = math.log(9 / 10) / math.log(8 / 10)
+    assert interpolate_scale([1.0, 2.0, 4.0], [10.0, 8.0, 16.0], 9.0) == pytest.approx(2 ** a)

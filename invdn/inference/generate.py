@@ -16,9 +16,9 @@ content). The inverse is far from linear in the latent's size, so the scale `s` 
 once per image, on its central CALIBRATION_SIDE² crop (the same whatever the tiling), against the
 input itself: the input's noise level is estimated robustly from `x − x̂` (x̂ the clean estimate;
 2 · MAD / 0.6745 of the first Haar level's detail bands, per brightness bin so that shot noise's
-brighter regions count), and the `s` from a fixed grid whose calibration realization (its own
-latent draw) comes closest to `temperature` times that level is used. Modes: "all" resamples all
-latent channels; "high" only those descending from the first Haar level's detail bands (the
+brighter regions count), and `s` is interpolated (log-log) on a fixed grid of calibration
+realizations (their own latent draw) to give `temperature` times that level. Modes: "all"
+resamples all latent channels; "high" only those descending from the first Haar level's detail bands (the
 finest scale: 36 of the paper InvDN's 45 latent channels), keeping the coarser noise of the
 original. `bench/generate.py` measures how well the result matches.
 """
@@ -26,6 +26,7 @@ original. `bench/generate.py` measures how well the result matches.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,19 @@ class GenerateOptions:
         check_tiling(self.tile, self.overlap)
 
 
+def interpolate_scale(scales: Sequence[float], levels: Sequence[float], target: float) -> float:
+    """The latent scale whose noise level is `target`, from `levels` measured at the increasing
+    `scales`: log-log linear interpolation between the first pair of neighbours that brackets
+    the target (the grid is 19 % coarse, too coarse to pick from), else the closest grid point."""
+    logs, t = [math.log(v) for v in levels], math.log(target)
+    for i in range(len(scales) - 1):
+        lo, hi = logs[i], logs[i + 1]
+        if min(lo, hi) <= t <= max(lo, hi) and lo != hi:
+            a = (t - lo) / (hi - lo)
+            return math.exp((1 - a) * math.log(scales[i]) + a * math.log(scales[i + 1]))
+    return scales[int(np.argmin([abs(v - t) for v in logs]))]
+
+
 class NoiseGenerator:
     """An InvDN model ready to produce noisy realizations of images."""
 
@@ -178,11 +192,9 @@ class NoiseGenerator:
             return 0.0, mu
         target = max(float(o.temperature * robust_noise_std(patch - clean, clean)), 1e-8)
         eps = draw(_CALIBRATION_DRAW, 0)
-        errors = []
-        for s in SCALES:
-            level = float((self._realize(lr, z, mu, sigma, eps, s) - clean).std())
-            errors.append(abs(math.log(max(level, 1e-8) / target)))
-        return SCALES[int(np.argmin(errors))], mu
+        levels = [max(float((self._realize(lr, z, mu, sigma, eps, s) - clean).std()), 1e-8)
+                  for s in SCALES]
+        return interpolate_scale(SCALES, levels, target), mu
 
     @torch.no_grad()
     def generate_tensor(self, x: Tensor, key: tuple[int, ...] = (),
