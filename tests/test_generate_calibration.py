@@ -23,6 +23,28 @@ def test_robust_noise_std_of_white_noise_on_a_photo():
     assert float(robust_noise_std(clean + noise)) * 255 == pytest.approx(20, rel=0.2)
 
 
+def test_noise_level_from_the_noisy_image_where_the_scene_is_flat():
+    from invdn.data.synthetic import bundled_image
+    from invdn.io.images import image_to_tensor
+
+    clean = image_to_tensor(np.ascontiguousarray(bundled_image("coffee")[100:356, 150:406]))
+    gen = torch.Generator().manual_seed(0)
+    # shot noise: std grows with brightness; its root mean square over the image is the truth
+    std = (clean * 0.01 + 1e-4).sqrt()
+    noise = torch.randn(clean.shape, generator=gen) * std
+    truth = float(noise.square().mean().sqrt())
+    # one median over all pixels underestimates signal-dependent noise by a third here …
+    assert float(robust_noise_std(noise)) < 0.75 * truth
+    # … per brightness bin much less (what is left: colour makes a pixel's channels differ in
+    # brightness, and the bins go by their mean)
+    binned = float(robust_noise_std(noise, clean))
+    assert binned == pytest.approx(truth, rel=0.15)
+    # on the noisy image itself, the flattest half of each bin leaves the coffee's texture out
+    noisy = clean + noise
+    assert float(robust_noise_std(noisy, clean, flat=0.5)) == pytest.approx(binned, rel=0.05)
+    assert float(robust_noise_std(noisy, clean)) > 1.05 * binned
+
+
 @pytest.mark.skipif(not default_weights_path().is_file(), reason="no default weights installed")
 def test_generated_noise_matches_the_inputs_level_with_the_default_weights():
     from invdn.data.noise import GaussianNoise

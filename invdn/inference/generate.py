@@ -14,11 +14,13 @@ own statistics, per channel and per neighbourhood:
 `window` x `window` latent neighbourhood (so the noise keeps its dependence on brightness and
 content). The inverse is far from linear in the latent's size, so the scale `s` is calibrated
 once per image, on its central CALIBRATION_SIDE² crop (the same whatever the tiling), against the
-input itself: the input's noise level is estimated robustly from `x − x̂` (x̂ the clean estimate;
-2 · MAD / 0.6745 of the first Haar level's detail bands, per brightness bin so that shot noise's
-brighter regions count), and `s` is interpolated (log-log) on a fixed grid of calibration
-realizations (their own latent draw) to give `temperature` times that level. Modes: "all"
-resamples all latent channels; "high" only those descending from the first Haar level's detail bands (the
+input itself: the input's noise level is estimated robustly from its own first Haar level's
+detail bands (2 · MAD / 0.6745) where the scene is flattest — the half of each brightness bin
+with the least detail in the clean estimate x̂ — and the bins' levels are combined as a root mean
+square, so that shot noise's brighter regions count. (The residual x − x̂ would miss the noise x̂
+still holds.) `s` is then interpolated (log-log) on a fixed grid of calibration realizations
+(their own latent draw) to give `temperature` times that level. Modes: "all" resamples all
+latent channels; "high" only those descending from the first Haar level's detail bands (the
 finest scale: 36 of the paper InvDN's 45 latent channels), keeping the coarser noise of the
 original. `bench/generate.py` measures how well the result matches.
 """
@@ -52,7 +54,8 @@ SCALES = tuple(2 ** (k / 4) for k in range(-8, 5))
 CALIBRATION_SIDE = 256  # pixels; the central crop the scale is calibrated on
 
 
-def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: int = 8) -> Tensor:
+def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: int = 8,
+                     flat: float = 1.0) -> Tensor:
     """Noise standard deviation of `(B, C, H, W)` `residual` (same units), from the median
     absolute value of its first Haar level's detail bands (Donoho's estimator; Haar here
     scales a detail band of white noise σ to σ / 2). Robust to sparse edges left in it.
@@ -60,7 +63,10 @@ def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: in
     With `intensity` (`(B, C, H, W)`, e.g. the clean estimate) the noise may depend on
     brightness (shot noise): the estimator runs per intensity quantile bin (`bins` of equal
     pixel count) and the root mean square of the bins' levels is returned, which a single
-    median over all pixels underestimates when bright and dark regions differ."""
+    median over all pixels underestimates when bright and dark regions differ. `flat` < 1
+    keeps only that fraction of each bin, the positions where `intensity` itself has the least
+    detail, so that `residual` may be the noisy image itself: where the scene is flat, its
+    detail bands hold the noise alone."""
     from invdn.nn.haar import haar_forward
 
     c = residual.shape[1]
@@ -70,9 +76,14 @@ def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: in
         return 2 * details.abs().median() / 0.6745
     level = F.avg_pool2d(intensity[..., :h, :w], 2).mean(1).flatten()  # (B·h/2·w/2,)
     rows = details.abs().permute(0, 2, 3, 1).reshape(level.numel(), -1)  # same order
-    parts = [rows[idx] for idx in level.argsort().chunk(bins)]
-    variances = torch.stack([(2 * p.median() / 0.6745).square() * p.shape[0] for p in parts])
-    return (variances.sum() / level.numel()).sqrt()
+    activity = haar_forward(intensity[..., :h, :w])[:, c:].square().sum(1).flatten()
+    variances = []
+    for idx in level.argsort().chunk(bins):
+        if flat < 1:
+            idx = idx[activity[idx].argsort()[:max(1, int(flat * len(idx)))]]
+        variances.append((2 * rows[idx].median() / 0.6745).square())
+    # bins hold equal pixel counts (up to one), so their levels weigh alike
+    return torch.stack(variances).mean().sqrt()
 
 
 def finest_scale_channels(in_channels: int, levels: int, keep: int | None = None) -> list[int]:
@@ -190,7 +201,9 @@ class NoiseGenerator:
         lr, z, clean, mu, sigma = self._split(patch, draw)
         if o.temperature == 0:
             return 0.0, mu
-        target = max(float(o.temperature * robust_noise_std(patch - clean, clean)), 1e-8)
+        # the input's noise from its own flattest half (per brightness bin): the residual
+        # around the clean estimate misses the noise the estimate still holds
+        target = max(float(o.temperature * robust_noise_std(patch, clean, flat=0.5)), 1e-8)
         eps = draw(_CALIBRATION_DRAW, 0)
         levels = [max(float((self._realize(lr, z, mu, sigma, eps, s) - clean).std()), 1e-8)
                   for s in SCALES]
