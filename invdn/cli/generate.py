@@ -4,7 +4,8 @@ For each input image: each realization keeps the low-resolution image of InvDN's
 and draws a new latent with the input latent's own statistics (per-channel mean, local RMS
 deviation): z' = s·(μ + σ_local·ε). The scale s is calibrated on the image's central 256² crop
 so the generated noise level matches T times the input's own, estimated robustly from the
-input minus its clean estimate (--samples latent draws averaged). --mode all resamples all
+input where the scene is flat (the clean estimate averages --samples latent draws, and says
+where that is, per brightness bin). --mode all resamples all
 latent channels; --mode high only those that descend from the finest Haar scale (the coarser
 noise stays the original's). bench/generate.py measures the match (README, Generate).
 
