@@ -75,9 +75,8 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
     todo = [j for j in jobs if overwrite or not j.target.exists()]
     result = BatchResult()  # nothing to do: nothing written
     if todo:
-        model = checkpoint if isinstance(checkpoint, nn.Module) else \
-            load_checkpoint_or_default(checkpoint)
-        denoiser = Denoiser(model, options, device)  # checks the options and the device
+        # checks the options and the device
+        denoiser = Denoiser(load_checkpoint_or_default(checkpoint), options, device)
         work = denoiser.plan(image_sizes(todo))  # refuses absurd tilings before any work
         make_output_folder(output)
         if work.seconds is not None:

@@ -76,7 +76,8 @@ def robust_noise_std(residual: Tensor, intensity: Tensor | None = None, bins: in
         return 2 * details.abs().median() / 0.6745
     level = F.avg_pool2d(intensity[..., :h, :w], 2).mean(1).flatten()  # (B·h/2·w/2,)
     rows = details.abs().permute(0, 2, 3, 1).reshape(level.numel(), -1)  # same order
-    activity = haar_forward(intensity[..., :h, :w])[:, c:].square().sum(1).flatten()
+    if flat < 1:  # detail energy of `intensity` per position, same order
+        activity = haar_forward(intensity[..., :h, :w])[:, c:].square().sum(1).flatten()
     variances = []
     for idx in level.argsort().chunk(bins):
         if flat < 1:

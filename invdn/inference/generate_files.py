@@ -70,9 +70,7 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
             plans[job] = outs
     result = BatchResult()
     if plans:
-        model = checkpoint if isinstance(checkpoint, nn.Module) else \
-            load_checkpoint_or_default(checkpoint)
-        generator = NoiseGenerator(model, options, device)
+        generator = NoiseGenerator(load_checkpoint_or_default(checkpoint), options, device)
         described = None if isinstance(checkpoint, nn.Module) else checkpoint
 
         def process(job: Job) -> None:

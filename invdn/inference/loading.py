@@ -17,9 +17,12 @@ def default_weights_path() -> Path:
     return Path(str(files("invdn"))) / "pretrained" / "default_invdn.pt"
 
 
-def load_checkpoint_or_default(checkpoint: str | Path | None) -> nn.Module:
-    """The model from `checkpoint` (any format of `invdn.io.weights.load_model`), or from the
-    default weights; InvdnError when neither is available. Eval mode, CPU."""
+def load_checkpoint_or_default(checkpoint: str | Path | nn.Module | None) -> nn.Module:
+    """The model from `checkpoint` (any format of `invdn.io.weights.load_model`, or a model
+    already built, returned as it is), or from the default weights; InvdnError when neither is
+    available. Eval mode, CPU (a given model stays where it is)."""
+    if isinstance(checkpoint, nn.Module):
+        return checkpoint
     if checkpoint is not None:
         return load_model(checkpoint)
     path = default_weights_path()

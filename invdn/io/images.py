@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
-           "from_float", "round_levels", "rescale_depth", "image_size", "DEFAULT_JPEG_QUALITY"]
+           "from_float", "round_levels", "rescale_depth", "image_size", "image_to_tensor",
+           "tensor_to_image", "DEFAULT_JPEG_QUALITY"]
 
 Levels = TypeVar("Levels")  # np.ndarray or torch.Tensor (torch is not imported here)
 
