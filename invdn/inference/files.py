@@ -9,7 +9,6 @@ disk stops it (:func:`invdn.inference.batch.run_batch`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from invdn.inference.batch import BatchResult, Job, fit_bit_depth, make_output_f
 from invdn.inference.loading import load_checkpoint_or_default
 from invdn.inference.pipeline import DenoiseOptions, Denoiser, ProgressFn
 from invdn.io.images import image_size, read_image, read_meta, write_image
+from invdn.timing import Stopwatch
 
 JobProgress = Callable[[Sequence[Job]], Iterable[Job]]
 
@@ -70,7 +70,7 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
     refused, before any work; `notice(line)` gets the work estimate of large jobs, `report(line)`
     each failure. Returns counts (written, skipped, failed, not done) and the wall time."""
     check_file_options(max_megapixels, jpeg_quality)
-    start = time.perf_counter()
+    watch = Stopwatch()
     jobs = plan_jobs([str(i) for i in inputs], output, recursive, suffix)
     todo = [j for j in jobs if overwrite or not j.target.exists()]
     result = BatchResult()  # nothing to do: nothing written
@@ -84,5 +84,5 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
         result = denoise_jobs(todo, denoiser, max_megapixels, jpeg_quality, report, progress,
                               tile_progress)
     result.skipped = len(jobs) - len(todo)
-    result.seconds = time.perf_counter() - start
+    result.seconds = watch.seconds
     return result

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from invdn.inference.loading import load_checkpoint_or_default
 from invdn.inference.pipeline import ProgressFn
 from invdn.io.atomic import write_atomic, write_text
 from invdn.io.images import read_image, read_meta, write_image
+from invdn.timing import Stopwatch
 
 
 def output_paths(target: Path, count: int) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
 
     check_file_options(max_megapixels)
     options = options or GenerateOptions()
-    start = time.perf_counter()
+    watch = Stopwatch()
     jobs = plan_jobs([str(i) for i in inputs], output, recursive)
     inputs_real = {os.path.realpath(j.source) for j in jobs}
     plans: dict[Job, dict[str, Any]] = {}
@@ -71,7 +71,8 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
     result = BatchResult()
     if plans:
         generator = NoiseGenerator(load_checkpoint_or_default(checkpoint), options, device)
-        described = None if isinstance(checkpoint, nn.Module) else checkpoint
+        # the report names a weights file; a model handed in has no name to give
+        named = None if checkpoint is None or isinstance(checkpoint, nn.Module) else str(checkpoint)
 
         def process(job: Job) -> None:
             outs = plans[job]
@@ -85,8 +86,7 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
             o = options
             record = {"input": str(job.source), "mode": o.mode, "temperature": o.temperature,
                       "latent_scale": generator.scale, "count": o.count, "window": o.window,
-                      "samples": o.samples, "seed": o.seed,
-                      "checkpoint": None if described is None else str(described), **stats}
+                      "samples": o.samples, "seed": o.seed, "checkpoint": named, **stats}
             fig = plot_noise(stats, f"{job.source.name}: mode {o.mode}, T={o.temperature:g}")
             try:
                 write_atomic(outs["png"], lambda p: fig.savefig(p, dpi=110, format="png"))
@@ -96,5 +96,5 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
 
         result = run_batch(list(plans), process, report, progress)
     result.skipped = len(jobs) - len(plans)
-    result.seconds = time.perf_counter() - start
+    result.seconds = watch.seconds
     return result

@@ -7,7 +7,6 @@ tiling, the file order or the device. Models without a latent (DANet) are run as
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
 from invdn.io.images import image_to_tensor, tensor_to_image
 from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
+from invdn.timing import Stopwatch
 
 ProgressFn = Callable[[list], Iterable]
 
@@ -130,17 +130,14 @@ class Denoiser:
         twice; the second run is timed)."""
         x = torch.rand((1, 3, side, side), generator=torch.Generator().manual_seed(0))
         x = x.to(self.device)
-        elapsed = 0.0
         for _ in range(2):
-            start = time.perf_counter()
-            with self._precision():
+            with Stopwatch() as watch, self._precision():
                 out = self.model(x)
                 if self.latent:
                     out = self.model.inverse(out[0], torch.zeros_like(out[1]))
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            elapsed = time.perf_counter() - start
-        return elapsed / (side * side / 1e6)
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+        return watch.seconds / (side * side / 1e6)
 
     def plan(self, sizes: Sequence[tuple[int, int]], measure_above: float = 8.0) -> WorkEstimate:
         """The work of denoising images of `sizes` `(height, width)`, checked up front: an
