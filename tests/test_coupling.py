@@ -68,6 +68,47 @@ def test_shared_equations_written_as_documented():
     assert not called
 
 
+def test_fused_forward_is_one_multiply_add():
+    torch.manual_seed(1)
+    x1, x2, g, h = torch.randn(1, 3, 16, 16), *(torch.randn(1, 9, 16, 16) for _ in range(3))
+    s = log_scale(h, 1.0)
+    f = lambda t: t[:, :3]  # noqa: E731
+    plain = coupling_forward(x1, x2, f, lambda y: (g, s))
+    fused = coupling_forward(x1, x2, f, lambda y: (g, s), fused=True)
+    assert torch.equal(plain[0], fused[0])
+    assert torch.equal(fused[1], torch.addcmul(g, x2, torch.exp(s)))
+    torch.testing.assert_close(fused[1], plain[1], rtol=1e-6, atol=1e-6)
+
+
+def test_only_the_fast_path_fuses(monkeypatch):
+    """Inference keeps its fused multiply-add, training and the plain path their separate
+    ones, so neither path's results changed when the step was written once."""
+    fused_flags = []
+    original = coupling.coupling_forward
+
+    def spied(*args, **kwargs):
+        fused_flags.append(kwargs.get("fused", False))
+        return original(*args, **kwargs)
+
+    patch_everywhere(monkeypatch, "coupling_forward", spied)
+    model = small_model()
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        model.fast_inference = True
+        model(x)
+        fast = set(fused_flags)
+        fused_flags.clear()
+        model.fast_inference = False
+        model(x)
+    plain = set(fused_flags)
+    fused_flags.clear()
+    model.memory_efficient = "reversible"
+    xg = x.clone().requires_grad_()
+    out = model.inverse(*(t.detach() for t in model(xg)))
+    out.square().sum().backward()
+    assert fast == {True} and plain == {False} and set(fused_flags) == {False}
+
+
 def test_log_scale_keeps_autograd_intact():
     h = torch.randn(3, 4, requires_grad=True)
     log_scale(h, 2.0).sum().backward()

@@ -27,17 +27,28 @@ def log_scale(h: Tensor, clamp: float) -> Tensor:
 
 
 def coupling_forward(
-    x1: Tensor, x2: Tensor, f: Shift, g_and_s: ShiftAndLogScale, need_y2: bool = True
+    x1: Tensor,
+    x2: Tensor,
+    f: Shift,
+    g_and_s: ShiftAndLogScale,
+    need_y2: bool = True,
+    fused: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
     """y1 = x1 + F(x2);  y2 = x2·exp(s) + G(y1), s = s(y1).
 
     `x1` `(B, k, h, w)`, `x2` `(B, C − k, h, w)` → (y1, y2), same shapes. With
     `need_y2=False` y2 is None and `g_and_s` is not called (for a latent nobody reads).
+    `fused=True` computes y2 with one fused multiply-add (`torch.addcmul`: one kernel, one
+    temporary less, one rounding instead of two), which the inference fast path uses; training
+    keeps the separate multiply and add of the original code. The two differ only in the last
+    bit of some values, and each path keeps the results it always had.
     """
     y1 = x1 + f(x2)
     if not need_y2:
         return y1, None
     g, s = g_and_s(y1)
+    if fused:
+        return y1, torch.addcmul(g, x2, torch.exp(s))
     return y1, x2 * torch.exp(s) + g
 
 

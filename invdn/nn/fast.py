@@ -140,7 +140,7 @@ class _Block:
         return g, log_scale(h, self.clamp)
 
     def forward(self, x1: Tensor, x2: Tensor, need_x2: bool = True) -> tuple[Tensor, Tensor | None]:
-        return coupling_forward(x1, x2, self.F, self.g_and_log_scale, need_y2=need_x2)
+        return coupling_forward(x1, x2, self.F, self.g_and_log_scale, need_y2=need_x2, fused=True)
 
     def inverse(self, y1: Tensor, y2: Tensor) -> tuple[Tensor, Tensor]:
         return coupling_inverse(y1, y2, self.F, self.g_and_log_scale)
