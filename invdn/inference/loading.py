@@ -13,8 +13,8 @@ from invdn.io.weights import load_model
 
 def default_weights_path() -> Path:
     """Where the trained default InvDN weights are installed (`invdn/pretrained/default_invdn.pt`,
-    float16, trained by `conf/experiment/shipped.yaml` then its stages `shipped_stage2` and
-    `shipped_stage3`; docs/pretrained.md)."""
+    float16, trained by `conf/experiment/shipped.yaml` then its stages `shipped_stage2`,
+    `shipped_stage3` and `shipped_stage4`; docs/pretrained.md)."""
     return Path(str(files("invdn"))) / "pretrained" / "default_invdn.pt"
 
 
