@@ -30,11 +30,12 @@ def small_model() -> InvDN:
 
 
 def spy(monkeypatch, name: str, record) -> None:
-    """Let `record(*args)` see every call of the shared function `name`, wherever it is run."""
+    """Let `record(*args, **kwargs)` see every call of the shared function `name`, wherever it
+    is run."""
     original = getattr(coupling, name)
 
     def spied(*args, **kwargs):
-        record(*args)
+        record(*args, **kwargs)
         return original(*args, **kwargs)
 
     patch_everywhere(monkeypatch, name, spied)
@@ -43,7 +44,7 @@ def spy(monkeypatch, name: str, record) -> None:
 def count_calls(monkeypatch, name: str) -> list[int]:
     calls = [0]
 
-    def record(*args):
+    def record(*args, **kwargs):
         calls[0] += 1
 
     spy(monkeypatch, name, record)
@@ -84,13 +85,7 @@ def test_only_the_fast_path_fuses(monkeypatch):
     """Inference keeps its fused multiply-add, training and the plain path their separate
     ones, so neither path's results changed when the step was written once."""
     fused_flags = []
-    original = coupling.coupling_forward
-
-    def spied(*args, **kwargs):
-        fused_flags.append(kwargs.get("fused", False))
-        return original(*args, **kwargs)
-
-    patch_everywhere(monkeypatch, "coupling_forward", spied)
+    spy(monkeypatch, "coupling_forward", lambda *a, **kw: fused_flags.append(kw.get("fused", False)))
     model = small_model()
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
@@ -153,7 +148,7 @@ def test_every_path_calls_the_shared_function(monkeypatch, name):
 def test_fast_path_keeps_coupling_arithmetic_in_float32_under_bf16(monkeypatch):
     seen = set()
 
-    def record(*args):
+    def record(*args, **kwargs):
         seen.update(a.dtype for a in args if isinstance(a, torch.Tensor))
 
     for name in ("coupling_forward", "coupling_inverse", "log_scale"):
