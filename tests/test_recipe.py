@@ -142,3 +142,28 @@ def test_forward_loss_supervises_the_image_channels_of_a_wider_lr():
     clean = torch.rand(2, 3, 16, 16)
     parts = DenoisingLoss()(model, clean, clean)
     assert torch.isfinite(parts["forw"]) and parts["loss"].requires_grad
+
+
+def test_danet_baseline_shares_the_shipped_recipe():
+    """The mission's comparison: the DANet-sized baseline trains on the shipped default's data
+    with its recipe; only the model, learning rate and run length differ."""
+    from omegaconf import OmegaConf
+
+    def composed(experiment):
+        cfg = OmegaConf.to_container(compose_config([f"experiment={experiment}", "run_dir=r"]),
+                                     resolve=True)
+        del cfg["system"]["scheduler"]["total_steps"]  # trainer.max_steps, compared below
+        return cfg
+
+    invdn, danet = composed("shipped"), composed("baseline_danet")
+    assert invdn["model"]["_target_"].endswith("InvDN")
+    assert danet["model"]["_target_"].endswith("DANetDenoiser")
+    for key in ("data", "loss", "callbacks"):
+        assert danet[key] == invdn[key], key
+    differs = {k for k in invdn["system"] if danet["system"][k] != invdn["system"][k]}
+    assert differs == {"lr"}
+    assert {k for k in invdn["trainer"] if danet["trainer"][k] != invdn["trainer"][k]} == \
+        {"max_steps", "max_time"}
+    stage2 = composed("baseline_danet_stage2")
+    assert stage2["init_weights"] == "runs/baseline_danet/checkpoints/last.ckpt"
+    assert stage2["data"] == invdn["data"] and stage2["trainer"]["max_time"] == "00:05:21:00"
