@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from invdn.io.weights import load_model
 from invdn.nn import InvDN
@@ -147,8 +148,6 @@ def test_forward_loss_supervises_the_image_channels_of_a_wider_lr():
 def test_danet_baseline_shares_the_shipped_recipe():
     """The mission's comparison: the DANet-sized baseline trains on the shipped default's data
     with its recipe; only the model, learning rate and run length differ."""
-    from omegaconf import OmegaConf
-
     def composed(experiment):
         cfg = OmegaConf.to_container(compose_config([f"experiment={experiment}", "run_dir=r"]),
                                      resolve=True)
