@@ -163,6 +163,5 @@ def test_danet_baseline_shares_the_shipped_recipe():
     assert differs == {"lr"}
     assert {k for k in invdn["trainer"] if danet["trainer"][k] != invdn["trainer"][k]} == \
         {"max_steps", "max_time"}
-    stage2 = composed("baseline_danet_stage2")
-    assert stage2["init_weights"] == "runs/baseline_danet/checkpoints/last.ckpt"
-    assert stage2["data"] == invdn["data"] and stage2["trainer"]["max_time"] == "00:05:21:00"
+    # equal wall time with the shipped default's first two stages (50 min 29 s + 87 min 41 s)
+    assert danet["trainer"]["max_time"] == "00:02:18:10" and danet["init_weights"] is None
