@@ -62,12 +62,13 @@ def _denoise_pass(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 @torch.no_grad()
-def count_macs(model: nn.Module, size: int = MAC_SIZE) -> dict[str, float]:
-    """Multiply-accumulates of one forward pass and of one denoising pass at size x size.
+def count_macs(model: nn.Module, size: int = MAC_SIZE, channels: int = 3) -> dict[str, float]:
+    """Multiply-accumulates of one forward pass and of one denoising pass at size x size
+    (`channels` input channels).
 
     Counted on a copy on the meta device: shapes only, no arithmetic, no memory."""
     meta = copy.deepcopy(model).to("meta").eval()
-    x = torch.empty(1, 3, size, size, device="meta")
+    x = torch.empty(1, channels, size, size, device="meta")
     with FlopCounterMode(display=False) as counter:
         meta(x)
     forward = counter.get_total_flops() / 2

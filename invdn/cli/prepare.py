@@ -1,7 +1,7 @@
 """Prepare training data once: crop SIDD into a cache, or gather clean photographs.
 
   invdn prepare sidd ROOT OUT [--crop 512] [--stride S | --crops-per-image N] [--workers W]
-  invdn prepare photos OUT [--short-side 512]
+  invdn prepare photos OUT [--short-side 512] [--bsds DIR]
 
 ROOT is a SIDD sRGB download in any accepted layout (see data/README.md). By default every
 image is tiled with non-overlapping CROP x CROP windows (the last row/column flush with the
@@ -14,7 +14,10 @@ with `invdn train data=sidd data.cache=OUT`.
 docs/pretrained.md; install them with `apt-get install --no-install-recommends mate-backgrounds
 lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 plasma-workspace-wallpapers opencv-doc`),
 area-downscaled so the short side is at most --short-side (and by at least 2x), as PNGs with a
-manifest. Resumable: photos already in OUT are kept. Train on them with
+manifest. Resumable: photos already in OUT are kept. --bsds DIR adds the 400 photographs of
+the Berkeley Segmentation Dataset outside the BSDS300 test split (DIR: a folder of BSDS500
+images, e.g. the CBSD432 folder of public denoising repositories or BSDS500/data/images; the
+test split's 100 photographs are left out by id). Train on them with
 `invdn train data.root=OUT` (add `data.train_images=[...]` for bundled photos as well).
 """
 
@@ -33,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "Noisy/; OUT the cache folder to create or resume); photos: OUT")
     parser.add_argument("--short-side", type=int, default=512,
                         help="photos: largest short side of a written photo in pixels (512)")
+    parser.add_argument("--bsds", metavar="DIR",
+                        help="photos: also the BSDS500 photographs in DIR, except the BSDS300 "
+                             "test split (the source of BSD68/CBSD68)")
     parser.add_argument("--crop", type=int, default=512, help="crop side in pixels (512)")
     placement = parser.add_mutually_exclusive_group()
     placement.add_argument("--stride", type=int, help="grid step in pixels (default: --crop)")
@@ -51,15 +57,16 @@ def run(args: argparse.Namespace) -> int:
         raise InvdnError(f"invdn prepare {args.dataset} takes {wanted}, got "
                          f"{len(args.paths)} path(s)")
     if args.dataset == "photos":
-        return _photos(args.paths[0], args.short_side)
+        return _photos(args.paths[0], args.short_side, args.bsds)
     args.root, args.out = args.paths
     return _sidd(args)
 
 
-def _photos(out: str, short_side: int) -> int:
-    from invdn.data.photos import prepare_photos
+def _photos(out: str, short_side: int, bsds: str | None) -> int:
+    from invdn.data.photos import SOURCES, bsds_sources, prepare_photos
 
-    summary = prepare_photos(out, short_side=short_side,
+    sources = [*SOURCES, *(bsds_sources(bsds) if bsds else ())]
+    summary = prepare_photos(out, sources, short_side=short_side,
                              log=lambda line: print(line, file=sys.stderr, flush=True))
     missing = (f"; {summary['missing']} missing, install: apt-get install "
                f"{' '.join(summary['missing_packages'])}" if summary["missing"] else "")

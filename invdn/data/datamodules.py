@@ -28,7 +28,7 @@ from invdn.data.cache import cache_state, load_cache
 from invdn.data.datasets import ArrayPairs, PairedImages, PairedPatches, SyntheticImages, SyntheticPatches
 from invdn.data.files import Pair, check_pair_sizes, check_patch_fits, holdout, image_size
 from invdn.data.folders import find_folder_pairs
-from invdn.data.noise import NoiseModel, build_noise
+from invdn.data.noise import NoiseModel, build_noise, takes_gray
 from invdn.data.sampling import EpochSampler, ResumableLoader
 from invdn.data.sidd import Scene, find_sidd_scenes, load_mat_blocks
 from invdn.data.synthetic import (
@@ -270,12 +270,13 @@ class SyntheticDataModule(_PairDataModule):
                  samples_per_epoch: int = 1024, patch_size: int = 144, batch_size: int = 8,
                  val_batch_size: int = 1, num_workers: int = 2, seed: int = 0,
                  train_images: Sequence[str] | None = None,
-                 scale: Sequence[float] | None = None, color: bool = False):
+                 scale: Sequence[float] | None = None, color: bool = False, gray: float = 0.0):
         super().__init__(patch_size, batch_size, val_batch_size, num_workers, seed)
         self.root, self.recursive, self.val_count = root, recursive, val_count
         self.noise = DEFAULT_NOISE if noise is None else noise
         self.val_crop, self.samples_per_epoch = val_crop, samples_per_epoch
         self.train_images, self.scale, self.color = train_images, scale, color
+        self.gray = gray
 
     def _scale(self) -> tuple[float, float] | None:
         if self.scale is None:
@@ -303,9 +304,13 @@ class SyntheticDataModule(_PairDataModule):
 
     def _build(self) -> tuple[Dataset, Dataset]:
         _check("samples_per_epoch", self.samples_per_epoch, Int(1))  # null: no epoch length here
-        for key in ("val_crop", "recursive", "color"):
+        for key in ("val_crop", "recursive", "color", "gray"):
             _check(key, getattr(self, key))
         noise, scale = build_noise(self.noise), self._scale()
+        if self.gray and not takes_gray(noise):
+            raise InvdnError(f"data.gray={self.gray} needs a noise model that takes gray images; "
+                             "camera noise takes RGB only: use data.noise.kind=photo (or "
+                             "data.gray=0)")
         if self.root is None:
             train = self._bundled_train(SKIMAGE_TRAIN)
             val, names = bundled_images(SKIMAGE_VAL), list(SKIMAGE_VAL)
@@ -322,8 +327,8 @@ class SyntheticDataModule(_PairDataModule):
                 image_size(path)  # unreadable validation images fail now, not mid-epoch
             train = [*folder, *bundled]
         return (SyntheticPatches(train, noise, self.patch_size, self.samples_per_epoch, self.seed,
-                                 scale, self.color),
-                SyntheticImages(val, names, noise, self.val_crop, self.seed))
+                                 scale, self.color, self.gray),
+                SyntheticImages(val, names, noise, self.val_crop, self.seed, gray=self.gray > 0))
 
 
 __all__ = ["FoldersDataModule", "SIDDDataModule", "SyntheticDataModule"]

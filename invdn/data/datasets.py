@@ -24,6 +24,7 @@ from invdn.data.transforms import (
     augment_pair,
     center_crop,
     color_jitter,
+    luma,
     random_crop_box,
     random_scaled_patch,
     to_rgb,
@@ -99,14 +100,16 @@ class SyntheticPatches(Dataset):
 
     Beyond the 8 flips/transposes: `scale=(lo, hi)` zooms out by a random factor in that range
     (area-averaged, see `random_scaled_patch`), `color=True` permutes channels and applies a
-    random gamma (`color_jitter`). Both off by default (the demo's recipe)."""
+    random gamma (`color_jitter`). Both off by default (the demo's recipe). With probability
+    `gray` a patch is a gray photo: its luma gets noise of its own (the same in the three
+    channels it is then repeated to, as a gray file is denoised)."""
 
     def __init__(self, sources: Sequence[CleanSource], noise: NoiseModel, patch_size: int,
                  length: int, seed: int = 0, scale: tuple[float, float] | None = None,
-                 color: bool = False):
+                 color: bool = False, gray: float = 0.0):
         self.sources, self.noise = list(sources), noise
         self.patch_size, self.length, self.seed = patch_size, length, seed
-        self.scale, self.color = scale, color
+        self.scale, self.color, self.gray = scale, color, gray
 
     def __len__(self) -> int:
         return self.length
@@ -122,22 +125,33 @@ class SyntheticPatches(Dataset):
         if self.color:
             patch = color_jitter(patch, generator=generator)
         clean_t, _ = augment_pair(patch, patch, generator)
+        if self.gray and bool(torch.rand(1, generator=generator) < self.gray):
+            clean_t = luma(clean_t)
+            return {"noisy": self.noise(clean_t, generator).expand(3, -1, -1).contiguous(),
+                    "clean": clean_t.expand(3, -1, -1).contiguous()}
         return {"noisy": self.noise(clean_t, generator), "clean": clean_t}
 
 
 class SyntheticImages(Dataset):
     """Clean images (center-cropped to `crop`) with noise seeded by `seed` and the index, so the
-    validation set is the same every epoch and in every worker."""
+    validation set is the same every epoch and in every worker. With `gray`, a gray copy of
+    every image follows the colour ones (named `<name>_gray`)."""
 
     def __init__(self, sources: Sequence[CleanSource], names: Sequence[str], noise: NoiseModel,
-                 crop: int | None = None, seed: int = 0):
+                 crop: int | None = None, seed: int = 0, gray: bool = False):
         self.sources, self.names, self.noise = list(sources), list(names), noise
-        self.crop, self.seed = crop, seed
+        self.crop, self.seed, self.gray = crop, seed, gray
 
     def __len__(self) -> int:
-        return len(self.sources)
+        return len(self.sources) * (2 if self.gray else 1)
 
     def __getitem__(self, index: int) -> Sample:
-        clean = to_tensor(center_crop(_load_clean(self.sources[index]), self.crop))
+        source = index % len(self.sources)
+        clean = to_tensor(center_crop(_load_clean(self.sources[source]), self.crop))
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        return {"noisy": self.noise(clean, generator), "clean": clean, "name": self.names[index]}
+        if index >= len(self.sources):
+            clean = luma(clean)
+            return {"noisy": self.noise(clean, generator).expand(3, -1, -1).contiguous(),
+                    "clean": clean.expand(3, -1, -1).contiguous(),
+                    "name": f"{self.names[source]}_gray"}
+        return {"noisy": self.noise(clean, generator), "clean": clean, "name": self.names[source]}

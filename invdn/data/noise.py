@@ -35,6 +35,8 @@ import torch
 
 from invdn.checks import Number, is_number
 from invdn.data.camera import DEMOSAIC_METHODS, add_camera_noise, draw_params
+from invdn.data.storage import jpeg_roundtrip, quantize
+from invdn.data.transforms import luma
 from invdn.errors import InvdnError
 
 Param = float | Sequence[float]
@@ -212,10 +214,117 @@ class MixedNoise:
         return out if x.dim() == 4 else out[0]
 
 
-NoiseModel = GaussianNoise | PoissonGaussianNoise | CameraNoise | MixedNoise
+def correlate(noise: torch.Tensor, blur: float) -> torch.Tensor:
+    """White noise `(C, H, W)` made spatially correlated: blurred by a Gaussian of std `blur`
+    pixels (reflect padding) and rescaled so that every pixel keeps its variance."""
+    radius = max(1, math.ceil(3 * blur))
+    t = torch.arange(-radius, radius + 1, dtype=noise.dtype, device=noise.device)
+    kernel = torch.exp(-0.5 * (t / blur) ** 2)
+    kernel = kernel / kernel.square().sum().sqrt()  # unit gain in variance, per axis
+    c = noise.shape[0]
+    x = torch.nn.functional.pad(noise[None], (radius, radius, radius, radius), mode="reflect")
+    x = torch.nn.functional.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    x = torch.nn.functional.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return x[0]
+
+
+@dataclass(frozen=True)
+class PhotoNoise:
+    """The noise of photographs as people have them, per image: a noise model, then how the
+    photo was stored (the shipped default's training noise).
+
+    Noise: camera noise (Brooks et al.) with probability `p_camera`; otherwise Gaussian with
+    probability `p_gaussian`, else Poisson–Gaussian, and either made spatially correlated with
+    probability `p_correlated` (a Gaussian blur of std drawn from `correlation` pixels, the
+    variance kept), as demosaicing, in-camera denoising and resampling leave it.
+    Storage: with probability `p_float` the noisy image stays float and unclipped (the field's
+    benchmark protocol, values outside [0, 1]); otherwise it is clipped and rounded to 8 bits,
+    and with probability `p_jpeg` saved as a JPEG of quality drawn from `jpeg_quality`, its
+    chroma subsampled 4:2:0 with probability `p_subsample` (else 4:4:4).
+    Gray images `(1, H, W)` get noise of their own (camera noise: that of the RGB copy, turned
+    gray with the BT.601 weights) and are stored as gray JPEGs."""
+
+    sigma: Param = (0.0, 55.0)
+    shot: Param = (1e-4, 1e-2)
+    read: Param = (1e-6, 1e-3)
+    p_gaussian: float = 0.7
+    p_camera: float = 0.3
+    camera_shot: Param = (1e-4, 1.2e-2)
+    demosaic: str = "bilinear"
+    p_correlated: float = 0.2
+    correlation: Param = (0.3, 1.2)
+    p_float: float = 0.25
+    p_jpeg: float = 0.3
+    jpeg_quality: Param = (60.0, 100.0)
+    p_subsample: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in ("p_gaussian", "p_camera", "p_correlated", "p_float", "p_jpeg",
+                     "p_subsample"):
+            PROBABILITY.check(f"noise {name}", getattr(self, name))
+        correlation = _as_range(self.correlation, "correlation", positive_range=False)
+        if correlation[0] <= 0:
+            raise InvdnError(f"noise correlation={self.correlation!r} must be > 0 (a blur std "
+                             "in pixels), e.g. correlation=[0.3, 1.2]")
+        quality = _as_range(self.jpeg_quality, "jpeg_quality", positive_range=False)
+        if not 1 <= quality[0] <= quality[1] <= 100:
+            raise InvdnError(f"noise jpeg_quality={self.jpeg_quality!r} must lie in 1..100")
+        mixed = MixedNoise(self.sigma, self.shot, self.read, self.p_gaussian, self.p_camera,
+                           self.camera_shot, self.demosaic, clip=False)
+        for name, value in (("sigma", mixed.sigma), ("shot", mixed.shot), ("read", mixed.read),
+                            ("camera_shot", mixed.camera_shot), ("correlation", correlation),
+                            ("jpeg_quality", quality), ("mixed", mixed)):
+            object.__setattr__(self, name, value)
+
+    def _chance(self, p: float, generator: torch.Generator | None) -> bool:
+        return bool(torch.rand(1, generator=generator) < p)
+
+    def _uniform(self, bounds: tuple[float, float], generator: torch.Generator | None) -> float:
+        return float(_draw(bounds, 1, False, generator, torch.device("cpu")))
+
+    def _noise(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Unclipped noisy copy of one `(C, H, W)` image."""
+        mixed = self.mixed
+        if self._chance(self.p_camera, generator):
+            rgb = x.expand(3, -1, -1) if x.shape[0] == 1 else x
+            noisy = mixed.camera(rgb[None], generator)[0]
+            return x + luma(noisy - rgb) if x.shape[0] == 1 else noisy
+        std = mixed.std(x[None], generator)[0]
+        white = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        if self._chance(self.p_correlated, generator):
+            white = correlate(white, self._uniform(self.correlation, generator))
+        return x + std * white
+
+    def _store(self, noisy: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        if self._chance(self.p_float, generator):
+            return noisy
+        if self._chance(self.p_jpeg, generator):
+            quality = round(self._uniform(self.jpeg_quality, generator))
+            subsampling = "420" if self._chance(self.p_subsample, generator) else "444"
+            return jpeg_roundtrip(noisy, quality, subsampling)
+        return quantize(noisy)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noisy copy of gray or RGB `x` `(C, H, W)` / `(B, C, H, W)` (same shape; in [0, 1]
+        unless kept float)."""
+        _check_input(x)
+        if x.dim() == 3:
+            return self._store(self._noise(x, generator), generator)
+        return torch.stack([self(img, generator) for img in x])
+
+
+NoiseModel = GaussianNoise | PoissonGaussianNoise | CameraNoise | MixedNoise | PhotoNoise
 
 NOISE_KINDS = {"gaussian": GaussianNoise, "poisson_gaussian": PoissonGaussianNoise,
-               "camera": CameraNoise, "mixed": MixedNoise}
+               "camera": CameraNoise, "mixed": MixedNoise, "photo": PhotoNoise}
+
+
+def takes_gray(model: NoiseModel) -> bool:
+    """Whether `model` can noise a one-channel (gray) image: every model but camera noise,
+    which PhotoNoise alone applies to gray (through an RGB copy)."""
+    if isinstance(model, CameraNoise):
+        return False
+    return not (isinstance(model, MixedNoise) and model.p_camera > 0)
 
 
 def _add_noise(x: torch.Tensor, std: torch.Tensor, generator: torch.Generator | None,

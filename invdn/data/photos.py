@@ -17,6 +17,14 @@ is resumable: a PNG already in OUT is kept. A missing package is reported (one l
 
 Reserved for independent checks and never listed here: scikit-image's chelsea, coffee,
 stereo_motorcycle, coins and moon, and scikit-learn's sample images (china, flower).
+
+A second kind of source, `bsds_sources(FOLDER)`: the photographs of the Berkeley Segmentation
+Dataset (BSDS500, Martin et al., ICCV 2001) that the denoising field trains on (DnCNN's Train400,
+the 432 colour images of the "CBSD432" folder that public denoising repositories carry, or the
+official `BSDS500/data/images/{train,val,test}` layout). The 100 photographs of the BSDS300
+*test* split (`BSDS300_TEST`: the source of the field's BSD68/CBSD68 test sets, also BSDS500's
+`val`) are never taken, whatever folder they are in, nor 12003 (cropped into Set12 as its
+starfish): 399 remain.
 """
 
 from __future__ import annotations
@@ -118,6 +126,48 @@ SOURCES: tuple[PhotoSource, ...] = (
 )
 
 
+# The BSDS300 test split (Martin et al. 2001, `iids_test.txt`): BSD68/CBSD68 are 68 of these.
+BSDS300_TEST = frozenset((
+    "3096", "8023", "12084", "14037", "16077", "19021", "21077", "24077", "33039", "37073",
+    "38082", "38092", "41033", "41069", "42012", "42049", "43074", "45096", "54082", "55073",
+    "58060", "62096", "65033", "66053", "69015", "69020", "69040", "76053", "78004", "85048",
+    "86000", "86016", "86068", "87046", "89072", "97033", "101085", "101087", "102061", "103070",
+    "105025", "106024", "108005", "108070", "108082", "109053", "119082", "123074", "126007",
+    "130026", "134035", "143090", "145086", "147091", "148026", "148089", "156065", "157055",
+    "159008", "160068", "163085", "167062", "167083", "170057", "175032", "175043", "182053",
+    "189080", "196073", "197017", "208001", "210088", "216081", "219090", "220075", "223061",
+    "227092", "229036", "236037", "241004", "241048", "253027", "253055", "260058", "271035",
+    "285079", "291000", "295087", "296007", "296059", "299086", "300091", "302008", "304034",
+    "304074", "306005", "351093", "361010", "376043", "385039",
+))
+# BSDS photographs that are test images elsewhere: Set12's starfish is a crop of 12003.
+BSDS_IN_TEST_SETS = frozenset(("12003",))
+BSDS_LICENCE = ("BSDS: free for non-commercial research and educational use (Berkeley "
+                "Segmentation Dataset licence; images from the Corel collection)")
+BSDS_PACKAGE = "bsds500"
+
+
+def bsds_sources(folder: str | Path) -> list[PhotoSource]:
+    """Every BSDS photograph (`<id>.jpg`/`.png`, the id a number) under `folder`, searched
+    recursively, except the BSDS300 test split; sorted by id. InvdnError when none is found."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvdnError(f"BSDS folder {folder} does not exist; give the folder holding the "
+                         "BSDS500 images (e.g. CBSD432/ or BSDS500/data/images/)")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() in (".jpg", ".jpeg", ".png") and path.stem.isdigit():
+            found.setdefault(path.stem, path)
+    kept = sorted((stem for stem in found if stem not in BSDS300_TEST | BSDS_IN_TEST_SETS),
+                  key=int)
+    if not kept:
+        raise InvdnError(f"{folder}: no BSDS photographs (<id>.jpg) outside the BSDS300 test "
+                         "split; give the folder holding the BSDS500 images")
+    return [PhotoSource(BSDS_PACKAGE, str(found[stem]), BSDS_LICENCE,
+                        "Berkeley Segmentation Dataset (Martin, Fowlkes, Tal, Malik 2001)")
+            for stem in kept]
+
+
 def output_name(source: PhotoSource) -> str:
     """The PNG's file name in OUT: package and file stem, e.g. `mate-backgrounds__Aqua.png`."""
     stem = Path(source.path).stem
@@ -150,6 +200,10 @@ def _check_sources(sources: Sequence[PhotoSource]) -> None:
         if Path(s.path).stem.lower() in RESERVED:
             raise InvdnError(f"{s.path} is reserved for independent checks and must not be used "
                              "for training; remove it from the sources")
+        if s.package == BSDS_PACKAGE and Path(s.path).stem in BSDS300_TEST | BSDS_IN_TEST_SETS:
+            raise InvdnError(f"{s.path} is a BSDS photograph of a test set (BSD68/CBSD68 come "
+                             "from the BSDS300 test split; Set12's starfish is 12003) and must "
+                             "not be used for training; remove it")
 
 
 def _write_manifest(out: Path, entries: list[dict]) -> None:
@@ -193,8 +247,10 @@ def prepare_photos(out: str | Path, sources: Sequence[PhotoSource] = SOURCES,
             continue
         if not Path(source.path).is_file():
             if source.package not in missing:
+                fix = ("give the BSDS folder again" if source.package == BSDS_PACKAGE else
+                       f"apt-get install {source.package}")
                 log(f"{source.package} is not installed ({source.path} missing): "
-                    f"apt-get install {source.package}; going on with the others")
+                    f"{fix}; going on with the others")
             missing[source.package] = missing.get(source.package, 0) + 1
             continue
         img = _rgb(read_image(source.path))

@@ -22,6 +22,15 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
     return img[:, :, :3]
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601: the gray of JPEG, OpenCV and Pillow
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """`(3, H, W)` RGB → `(1, H, W)` gray with the BT.601 weights (float in, float out)."""
+    weights = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return (x * weights).sum(0, keepdim=True)
+
+
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """`(H, W, 3)` uint8/uint16 → `(3, H, W)` float32 in [0, 1] (uint16 divided by 65535)."""
     return torch.from_numpy(np.ascontiguousarray(to_float(img).transpose(2, 0, 1)))

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from invdn.errors import OptionError
+from invdn.errors import InvdnError, OptionError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
-from invdn.io.images import image_to_tensor, tensor_to_image
+from invdn.io.images import gray_from_rgb, image_to_tensor, tensor_to_image
 from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
 from invdn.timing import Stopwatch
@@ -193,6 +193,16 @@ class Denoiser:
 
         out = run_tiled(padded, tile_fn, self.tile, self.overlap, m, progress)
         return out[..., :h, :w]
+
+    def denoise_float(self, x: Tensor, key: tuple[int, ...] = ()) -> Tensor:
+        """Noisy `(1, C, H, W)` float, C = 1 (gray) or 3, any range (e.g. the field's
+        benchmark protocol: Gaussian noise not clipped) → denoised, same shape, not clamped.
+        Gray runs as RGB and is averaged back, as for gray files."""
+        if x.dim() != 4 or x.shape[:2] not in ((1, 1), (1, 3)) or not x.is_floating_point():
+            raise InvdnError(f"expected a (1, 1|3, H, W) float tensor, got {tuple(x.shape)} "
+                             f"{x.dtype}")
+        out = self.denoise_tensor(x.float().expand(1, 3, -1, -1), key)
+        return gray_from_rgb(out) if x.shape[1] == 1 else out
 
     def __call__(self, img: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
         """Denoise `(H, W, C)` uint8/uint16 gray (C=1), RGB (C=3) or RGBA (C=4; alpha passed

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from invdn.data.noise import CameraNoise, GaussianNoise, PoissonGaussianNoise
+from invdn.data.storage import SavedAsJpeg
 from invdn.data.synthetic import QUALITY_TEST, bundled_image
 from invdn.errors import InvdnError
 
@@ -22,7 +23,7 @@ from invdn.errors import InvdnError
 @dataclass(frozen=True)
 class Setting:
     name: str
-    noise: GaussianNoise | PoissonGaussianNoise | CameraNoise
+    noise: GaussianNoise | PoissonGaussianNoise | CameraNoise | SavedAsJpeg
     sigma: float | None  # the true σ on the [0, 1] scale (Gaussian only)
 
 
@@ -35,9 +36,13 @@ SETTINGS = (
     # raw shot variance in [1e-3, 3e-3] (read from the paper's fit), one camera per image;
     # last in the list so the other settings keep their seeds
     Setting("camera", CameraNoise(camera_shot=(1e-3, 3e-3)), None),
+    # σ = 20 saved as the JPEG most photos are: quality 95, chroma subsampled 4:2:0 (σ unknown
+    # to the blind methods: JPEG changed it)
+    Setting("jpeg", SavedAsJpeg(GaussianNoise(20.0), quality=95, subsampling="420"), None),
 )
 HEADS = {"gauss15": "σ=15", "gauss25": "σ=25", "gauss50": "σ=50",
-         "poisson_gaussian": "Poisson–Gaussian", "camera": "camera"}
+         "poisson_gaussian": "Poisson–Gaussian", "camera": "camera",
+         "jpeg": "σ=20 JPEG q95 4:2:0"}
 
 
 def setting_names() -> list[str]:

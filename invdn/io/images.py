@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["IMAGE_SUFFIXES", "ImageMeta", "read_image", "read_meta", "write_image", "to_float",
            "from_float", "round_levels", "rescale_depth", "image_size", "image_to_tensor",
-           "tensor_to_image", "DEFAULT_JPEG_QUALITY"]
+           "tensor_to_image", "gray_from_rgb", "DEFAULT_JPEG_QUALITY"]
 
 Levels = TypeVar("Levels")  # np.ndarray or torch.Tensor (torch is not imported here)
 
@@ -162,12 +162,18 @@ def image_to_tensor(img: np.ndarray) -> torch.Tensor:
     return x.div_(float(np.iinfo(img.dtype).max))
 
 
+def gray_from_rgb(out: torch.Tensor) -> torch.Tensor:
+    """`(B, 3, H, W)` → `(B, 1, H, W)`: how a gray image denoised as RGB (its three channels
+    equal on the way in) is brought back to one channel, the mean of the three."""
+    return out.mean(dim=1, keepdim=True)
+
+
 def tensor_to_image(out: torch.Tensor, like: np.ndarray) -> np.ndarray:
     """`(1, 3, H, W)` float in [0, 1] → an image shaped and typed like `like`
     (:func:`from_float`: clipped, rounded), gray averaged back from RGB, `like`'s alpha
     appended."""
     if like.shape[2] == 1:
-        out = out.mean(dim=1, keepdim=True)
+        out = gray_from_rgb(out)
     result = from_float(out[0].permute(1, 2, 0).numpy(), like.dtype)
     if like.shape[2] == 4:
         result = np.concatenate((result, like[:, :, 3:]), axis=2)

@@ -55,6 +55,7 @@ TRAIN_SCHEMA: dict[str, Rule] = {
     "data.val_scenes": Int(1),
     "data.recursive": Flag(),
     "data.color": Flag(),
+    "data.gray": Number(at_least=0, at_most=1, fix=" (the probability of a gray patch)"),
 }
 
 
