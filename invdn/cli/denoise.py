@@ -130,10 +130,13 @@ def tile_bar(quiet: bool | None):
 
 
 def batch_outcome(result: BatchResult) -> str:
-    """'N skipped…, N failed[, N not done]' for the line that ends a batch command."""
+    """'N skipped…, N failed[, N not done][, N not read …]' for the line that ends a batch
+    command."""
     note = " (existing outputs; --overwrite replaces them)" if result.skipped else ""
     not_done = f", {result.not_done} not done" if result.not_done else ""
-    return f"{result.skipped} skipped{note}, {result.failed} failed{not_done}"
+    not_read = (f", {result.not_read} not read (other image formats, listed above)"
+                if result.not_read else "")
+    return f"{result.skipped} skipped{note}, {result.failed} failed{not_done}{not_read}"
 
 
 def batch_exit(result: BatchResult, command: str) -> int:

@@ -21,6 +21,12 @@ from invdn.io.images import IMAGE_SUFFIXES, rescale_depth
 
 _WILDCARDS = set("*?[")
 
+# Image formats found in photo folders that invdn does not read: named when a folder or glob
+# holds them, instead of leaving them out without a word.
+OTHER_IMAGE_SUFFIXES = (".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".ppm",
+                        ".pgm", ".pbm", ".pnm", ".exr", ".hdr", ".pfm", ".dng", ".cr2", ".cr3",
+                        ".nef", ".arw", ".raf", ".orf", ".rw2", ".psd", ".ico", ".tga", ".svg")
+
 
 @dataclass(frozen=True)
 class Job:
@@ -52,20 +58,30 @@ def _inode(path: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
+def _other_image(path: Path) -> bool:
+    return path.suffix.lower() in OTHER_IMAGE_SUFFIXES
+
+
 def collect_inputs(inputs: list[str], recursive: bool = False,
-                   exclude: Path | None = None) -> list[tuple[Path, Path]]:
+                   exclude: Path | None = None,
+                   passed_over: list[Path] | None = None) -> list[tuple[Path, Path]]:
     """`(file, relative output name)` for every image named by `inputs` (files, folders, globs).
 
     Folders give their image files (with `recursive`, also in sub-folders); files under
     `exclude` (the output folder) inside a scanned folder are left out, so a re-run never eats
-    its own outputs.
+    its own outputs. Files of other image formats found in folders or globs (GIF, HEIC, raw…:
+    OTHER_IMAGE_SUFFIXES) are appended to `passed_over`, for the caller to name.
     Named files are taken whatever their suffix (the reader reports unreadable ones)."""
     found: list[tuple[Path, Path]] = []
+    others = passed_over if passed_over is not None else []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             walker = path.rglob("*") if recursive else path.glob("*")
-            files = sorted(p for p in walker if p.is_file() and _is_image(p))
+            entries = sorted(p for p in walker if p.is_file())
+            files = [p for p in entries if _is_image(p)]
+            others += [p for p in entries if _other_image(p)
+                       and (exclude is None or not _inside(p, exclude))]
             # An output folder inside this one is skipped; the same folder is kept, so the
             # overwrite check below refuses it instead of silently finding nothing.
             skip = exclude if exclude is not None and _inside(exclude, path) and \
@@ -79,23 +95,27 @@ def collect_inputs(inputs: list[str], recursive: bool = False,
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True))
             found += [(p, p.relative_to(base)) for p in matches
                       if p.is_file() and _is_image(p)]
+            others += [p for p in matches if p.is_file() and _other_image(p)]
         else:
             raise InvdnError(f"{item}: no such file or folder; check the path")
     return found
 
 
 def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
-              suffix: str | None = None) -> list[Job]:
+              suffix: str | None = None, passed_over: list[Path] | None = None) -> list[Job]:
     """Pair every input image with its output path in `out_dir` (`suffix` e.g. '.png' forces a
     format). InvdnError when nothing matches, an output would overwrite an input, or two
-    inputs map to one output."""
+    inputs map to one output. `passed_over` as in :func:`collect_inputs`."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError("output", out_dir, "is a file; give a folder for the outputs")
-    pairs = collect_inputs(inputs, recursive, exclude=out_dir)
+    others: list[Path] = [] if passed_over is None else passed_over
+    pairs = collect_inputs(inputs, recursive, exclude=out_dir, passed_over=others)
     if not pairs:
+        found = (f"; {len(others)} file(s) of formats invdn does not read, e.g. {others[0]}: "
+                 "convert them to PNG" if others else "; use --recursive for sub-folders")
         raise InvdnError(f"no images found in {' '.join(inputs)} (suffixes: "
-                         f"{', '.join(IMAGE_SUFFIXES)}); use --recursive for sub-folders")
+                         f"{', '.join(IMAGE_SUFFIXES)}){found}")
     sources = {os.path.realpath(p) for p, _ in pairs}
     inodes = {(st.st_dev, st.st_ino) for st in (p.stat() for p, _ in pairs)}
     jobs: list[Job] = []
@@ -151,7 +171,9 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 class BatchResult:
     """How a batch ended: outputs `written`, `failed` (reported, the batch went on),
     `not_done` (never attempted, or stopped mid-way), why it `stopped` early (None: it
-    didn't), inputs `skipped` (their outputs existed) and the wall time in `seconds`."""
+    didn't), inputs `skipped` (their outputs existed), files `not_read` (found in a folder or
+    glob, of an image format invdn does not read, e.g. GIF; each reported) and the wall time in
+    `seconds`."""
 
     written: int = 0
     failed: int = 0
@@ -159,6 +181,7 @@ class BatchResult:
     stopped: str | None = None
     skipped: int = 0
     seconds: float = 0.0
+    not_read: int = 0
 
     @property
     def ok(self) -> bool:
@@ -192,6 +215,14 @@ def run_batch(jobs: Sequence[Job], process: Callable[[Job], None],
             result.failed += 1
             report(f"failed: {_one_line(err, job.source)}")
     return result
+
+
+def report_passed_over(files: Sequence[Path], report: Callable[[str], None]) -> None:
+    """One `report` line per file of a format invdn does not read (from :func:`plan_jobs`)."""
+    for path in files:
+        kind = path.suffix.lstrip(".").upper()
+        report(f"not read: {path}: {kind} is not a format invdn reads (PNG, JPEG, TIFF, BMP, "
+               "WebP); convert it to PNG to denoise it")
 
 
 def _one_line(err: Exception, source: Path) -> str:

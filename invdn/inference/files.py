@@ -16,7 +16,15 @@ import torch
 from torch import nn
 
 from invdn.errors import OptionError
-from invdn.inference.batch import BatchResult, Job, fit_bit_depth, make_output_folder, plan_jobs, run_batch
+from invdn.inference.batch import (
+    BatchResult,
+    Job,
+    fit_bit_depth,
+    make_output_folder,
+    plan_jobs,
+    report_passed_over,
+    run_batch,
+)
 from invdn.inference.loading import load_checkpoint_or_default
 from invdn.inference.pipeline import DenoiseOptions, Denoiser, ProgressFn
 from invdn.io.images import image_size, read_image, read_meta, write_image
@@ -25,11 +33,13 @@ from invdn.timing import Stopwatch
 JobProgress = Callable[[Sequence[Job]], Iterable[Job]]
 
 
-def image_sizes(jobs: Sequence[Job]) -> list[tuple[int, int]]:
-    """`(height, width)` of every input whose header can be read (the others are reported when
-    their turn comes)."""
+def image_sizes(jobs: Sequence[Job], max_megapixels: float = float("inf")
+                ) -> list[tuple[int, int]]:
+    """`(height, width)` of every input whose header can be read and is within
+    `max_megapixels` (the others are reported when their turn comes: a bomb's tiling must not
+    refuse the whole batch)."""
     sizes = (image_size(job.source) for job in jobs)
-    return [s for s in sizes if s is not None]
+    return [s for s in sizes if s is not None and s[0] * s[1] <= max_megapixels * 1e6]
 
 
 def denoise_jobs(jobs: Sequence[Job], denoiser: Denoiser, max_megapixels: float | None = None,
@@ -68,21 +78,26 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
     `suffix` (e.g. '.png') forces the output format; `jpeg_quality` None keeps a JPEG input's
     estimated quality (95 for other inputs). Options and tiling are checked, and absurd tilings
     refused, before any work; `notice(line)` gets the work estimate of large jobs, `report(line)`
-    each failure. Returns counts (written, skipped, failed, not done) and the wall time."""
+    each failure and each file of another image format found in a folder or glob (GIF, HEIC…,
+    which are not read). Returns counts (written, skipped, failed, not done, not read) and the
+    wall time."""
     check_file_options(max_megapixels, jpeg_quality)
     watch = Stopwatch()
-    jobs = plan_jobs([str(i) for i in inputs], output, recursive, suffix)
+    passed_over: list[Path] = []
+    jobs = plan_jobs([str(i) for i in inputs], output, recursive, suffix, passed_over)
+    report_passed_over(passed_over, report)
     todo = [j for j in jobs if overwrite or not j.target.exists()]
     result = BatchResult()  # nothing to do: nothing written
     if todo:
         # checks the options and the device
         denoiser = Denoiser(load_checkpoint_or_default(checkpoint), options, device)
-        work = denoiser.plan(image_sizes(todo))  # refuses absurd tilings before any work
+        work = denoiser.plan(image_sizes(todo, max_megapixels))  # absurd tilings: before any work
         make_output_folder(output)
         if work.seconds is not None:
             notice(work.describe())
         result = denoise_jobs(todo, denoiser, max_megapixels, jpeg_quality, report, progress,
                               tile_progress)
     result.skipped = len(jobs) - len(todo)
+    result.not_read = len(passed_over)
     result.seconds = watch.seconds
     return result

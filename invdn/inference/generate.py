@@ -128,7 +128,11 @@ class GenerateOptions:
             raise OptionError("window", self.window, "must be an odd number >= 1")
         if self.seed < 0:
             raise OptionError("seed", self.seed, "must be >= 0")
-        check_tiling(self.tile, self.overlap)
+        # signs only; NoiseGenerator checks the pair with the network's size multiple
+        if self.tile < 0:
+            raise OptionError("tile", self.tile, "must be >= 0 (0 disables tiling)")
+        if self.overlap < 0:
+            raise OptionError("overlap", self.overlap, "must be >= 0")
 
 
 def interpolate_scale(scales: Sequence[float], levels: Sequence[float], target: float) -> float:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from invdn.errors import InvdnError
-from invdn.inference.batch import BatchResult, Job, plan_jobs, run_batch
+from invdn.inference.batch import BatchResult, Job, plan_jobs, report_passed_over, run_batch
 from invdn.inference.files import JobProgress, check_file_options
 from invdn.inference.generate import GenerateOptions, NoiseGenerator, noise_statistics, plot_noise
 from invdn.inference.loading import load_checkpoint_or_default
@@ -57,7 +57,9 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
     check_file_options(max_megapixels)
     options = options or GenerateOptions()
     watch = Stopwatch()
-    jobs = plan_jobs([str(i) for i in inputs], output, recursive)
+    passed_over: list[Path] = []
+    jobs = plan_jobs([str(i) for i in inputs], output, recursive, passed_over=passed_over)
+    report_passed_over(passed_over, report)
     inputs_real = {os.path.realpath(j.source) for j in jobs}
     plans: dict[Job, dict[str, Any]] = {}
     for job in jobs:
@@ -96,5 +98,6 @@ def generate_files(inputs: Sequence[str | Path], output: str | Path, *,
 
         result = run_batch(list(plans), process, report, progress)
     result.skipped = len(jobs) - len(plans)
+    result.not_read = len(passed_over)
     result.seconds = watch.seconds
     return result

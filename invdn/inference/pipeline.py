@@ -24,6 +24,7 @@ from invdn.nn.protocol import has_latent
 from invdn.timing import Stopwatch
 
 ProgressFn = Callable[[list], Iterable]
+CheckpointFn = Callable[[], None]  # called before every network pass; raises to stop the work
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,13 @@ class DenoiseOptions:
             raise OptionError("samples", self.samples, "must be >= 1")
         if self.seed < 0:
             raise OptionError("seed", self.seed, "must be >= 0")
-        check_tiling(self.tile, self.overlap)
+        # The signs only: whether tile and overlap fit together depends on the network's size
+        # multiple, which Denoiser checks (checking overlap <= tile / 2 here blamed the default
+        # overlap for a tile like 3 that is no multiple of 4).
+        if self.tile < 0:
+            raise OptionError("tile", self.tile, "must be >= 0 (0 disables tiling)")
+        if self.overlap < 0:
+            raise OptionError("overlap", self.overlap, "must be >= 0")
         if self.precision not in PRECISIONS:
             raise OptionError("precision", repr(self.precision),
                               f"is not one of {', '.join(PRECISIONS)}")
@@ -72,7 +79,8 @@ class WorkEstimate:
         if self.seconds is not None:
             minutes = self.seconds / 60
             took = f"{minutes:.0f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
-            line += f"; about {took} on {self.device} ({self.rate:.1f} s/MP measured here)"
+            line += (f"; about {took} on {self.device} ({self.rate:.1f} s/MP measured here on a "
+                     "warmed-up model at the tile size)")
         return line
 
 
@@ -125,42 +133,56 @@ class Denoiser:
             len(self._transforms()) / 2
 
     @torch.no_grad()
-    def seconds_per_megapixel(self, side: int = 128) -> float:
-        """Measured time of one denoise pass per megapixel on this device (a `side`² probe, run
-        twice; the second run is timed)."""
-        x = torch.rand((1, 3, side, side), generator=torch.Generator().manual_seed(0))
+    def seconds_per_megapixel(self, side: int | tuple[int, int] = 512) -> float:
+        """Measured time of one denoise pass per megapixel on this device, on a probe of `side`
+        (a size or `(height, width)`): run once to warm up, then timed.
+
+        Probe at the tile size the job runs: a network call has a fixed cost besides its
+        per-pixel one (about 5 s per call in bf16 on a 2-core CPU), so a small probe measures
+        mostly that (300 s/MP at 128², against 25 s/MP at 512², the real rate of 512 tiles)."""
+        h, w = (side, side) if isinstance(side, int) else side
+        x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0))
         x = x.to(self.device)
-        for _ in range(2):
+        for _ in range(2):  # the first run warms the model up (allocations, kernels)
             with Stopwatch() as watch, self._precision():
                 out = self.model(x)
                 if self.latent:
                     out = self.model.inverse(out[0], torch.zeros_like(out[1]))
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
-        return watch.seconds / (side * side / 1e6)
+        return watch.seconds / (h * w / 1e6)
 
     def plan(self, sizes: Sequence[tuple[int, int]], measure_above: float = 8.0) -> WorkEstimate:
         """The work of denoising images of `sizes` `(height, width)`, checked up front: an
         absurd tiling raises InvdnError before anything runs. When it comes to more than
-        `measure_above` megapixel-passes, the device's speed is measured for a time estimate."""
+        `measure_above` megapixel-passes, the device's speed is measured for a time estimate,
+        on a warmed-up model and at the tile size of the largest image (at most 512² when
+        untiled)."""
         m = self.multiple
-        megapixels, tiles = 0.0, 0
+        megapixels, tiles, probe = 0.0, 0, (0, 0)
         for h, w in sizes:
             hp, wp = -(-h // m) * m, -(-w // m) * m
             work = check_tile_work(hp, wp, self.tile, self.overlap, m)
             megapixels += hp * wp * work.factor / 1e6
             tiles += work.tiles
+            limit = self.tile or 512
+            shape = (min(limit, hp), min(limit, wp))
+            probe = max(probe, shape, key=lambda s: s[0] * s[1])
         units = megapixels * self.passes
-        rate = self.seconds_per_megapixel() if units > measure_above else None
+        rate = self.seconds_per_megapixel(probe) if units > measure_above else None
         return WorkEstimate(len(sizes), megapixels, tiles, self.passes,
                             None if rate is None else rate * units, rate, str(self.device))
 
     @torch.no_grad()
     def denoise_tensor(self, x: Tensor, key: tuple[int, ...] = (),
-                       progress: ProgressFn | None = None) -> Tensor:
+                       progress: ProgressFn | None = None,
+                       checkpoint: CheckpointFn | None = None) -> Tensor:
         """Noisy `(1, 3, H, W)` float in [0, 1] (CPU) → denoised, same shape, CPU, not clamped.
 
-        `key` separates the latent draws of different images under the same seed."""
+        `key` separates the latent draws of different images under the same seed.
+        `checkpoint()` is called before every network pass (one tile's forward or inverse); an
+        exception it raises stops the work there (how `invdn serve` cancels a job)."""
+        check = checkpoint or (lambda: None)
         padded, (h, w) = pad_to_multiple(x, self.multiple)
         field = (LatentField(self.model.latent_channels, self.options.seed, key)
                  if self.latent else None)
@@ -175,12 +197,14 @@ class Denoiser:
             total = None
             for t in self._transforms():
                 p = geometric(patch, t)
+                check()
                 if field is None:
                     out = self.model(p)
                 else:
                     lr, _ = self.model(p)
                     out = None
                     for k in range(self.options.samples):
+                        check()
                         z = field.region(y0 // m, x0 // m, patch.shape[-2] // m,
                                          patch.shape[-1] // m, draw=(t, k))
                         z = geometric(z, t).to(self.device, lr.dtype)
@@ -204,11 +228,13 @@ class Denoiser:
         out = self.denoise_tensor(x.float().expand(1, 3, -1, -1), key)
         return gray_from_rgb(out) if x.shape[1] == 1 else out
 
-    def __call__(self, img: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+    def __call__(self, img: np.ndarray, progress: ProgressFn | None = None,
+                 checkpoint: CheckpointFn | None = None) -> np.ndarray:
         """Denoise `(H, W, C)` uint8/uint16 gray (C=1), RGB (C=3) or RGBA (C=4; alpha passed
-        through) → same shape and dtype. Gray is denoised as RGB and averaged back."""
+        through) → same shape and dtype. Gray is denoised as RGB and averaged back.
+        `checkpoint` as in :meth:`denoise_tensor`."""
         x = image_to_tensor(img)
-        out = self.denoise_tensor(x, image_key(img[:, :, :3]), progress)
+        out = self.denoise_tensor(x, image_key(img[:, :, :3]), progress, checkpoint)
         del x
         return tensor_to_image(out, img)
 

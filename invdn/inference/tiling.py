@@ -108,17 +108,35 @@ def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: 
 def check_tiling(tile: int, overlap: int, multiple: int = 1) -> tuple[int, int]:
     """The one check of `tile`/`overlap` in pixels (tile 0: no tiling): OptionError unless
     tile >= 0 is a multiple of the network's `multiple` and 0 <= overlap <= tile / 2. Returns
-    them with the overlap rounded up to a multiple of `multiple` (at most half the tile)."""
+    them with the overlap rounded up to a multiple of `multiple` (at most half the tile).
+
+    The tile is checked first, so a bad tile is blamed on the tile and not on the (default)
+    overlap; a suggested tile is one this check accepts with the given overlap."""
     if tile < 0:
         raise OptionError("tile", tile, "must be >= 0 (0 disables tiling)")
+    if overlap < 0:
+        raise OptionError("overlap", overlap, "must be >= 0")
     if tile == 0:
         return 0, 0
-    if overlap < 0 or 2 * overlap > tile:
-        raise OptionError("overlap", overlap, f"must be in 0..{tile // 2} (half the tile {tile})")
     if tile % multiple:
         raise OptionError("tile", tile, f"must be a multiple of {multiple}, this network's size "
-                          f"multiple (0 disables tiling); e.g. {{name}}{-(-tile // multiple) * multiple}")
+                          f"multiple (0 disables tiling); e.g. {{name}}"
+                          f"{suggest_tile(tile, overlap, multiple)}")
+    if 2 * overlap > tile:
+        raise OptionError("overlap", overlap, f"must be in 0..{tile // 2} (half the tile {tile}); "
+                          f"lower it, or use a tile of at least "
+                          f"{-(-2 * overlap // multiple) * multiple}")
     return tile, min(-(-overlap // multiple), tile // 2 // multiple) * multiple
+
+
+def suggest_tile(tile: int, overlap: int, multiple: int = 1) -> int:
+    """The tile to suggest for a refused `tile`: the next multiple of `multiple`, unless that is
+    under twice `overlap` (which would be refused in turn); then the default 512 or, for a
+    larger overlap, the smallest tile that takes it."""
+    up = -(-tile // multiple) * multiple
+    if up >= 2 * overlap:
+        return up
+    return max(512, -(-2 * overlap // multiple) * multiple)
 
 
 def run_tiled(x: Tensor, fn: TileFn, tile: int, overlap: int, multiple: int = 1,

@@ -16,7 +16,15 @@ import numpy as np
 
 from invdn.errors import InvdnError
 from invdn.io.atomic import write_atomic
-from invdn.io.metadata import ImageMeta, embed_jpeg, embed_png, encode_tiff, read_meta
+from invdn.io.headers import HeaderError, ImageHeader, read_header
+from invdn.io.metadata import (
+    ImageMeta,
+    embed_jpeg,
+    embed_png,
+    encode_png_gray_alpha,
+    encode_tiff,
+    read_meta,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -34,21 +42,46 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 DEFAULT_JPEG_QUALITY = 95  # OpenCV's default; used when the input's quality is unknown
 
 
+class ImageTooLarge(InvdnError):
+    """An image above a pixel limit; `width`, `height` and `limit_megapixels` let each
+    interface word its own fix (the message is the command line's)."""
+
+    def __init__(self, path: str | Path, width: int, height: int, limit_megapixels: float) -> None:
+        self.path, self.width, self.height = path, width, height
+        self.limit_megapixels = limit_megapixels
+        super().__init__(f"{path}: its header claims {megapixels_text(width * height)} MP "
+                         f"({width}x{height}), above the limit of {limit_megapixels:g} MP; "
+                         "raise --max-megapixels to process it")
+
+
+def megapixels_text(pixels: int) -> str:
+    """A pixel count in MP as people read it: '10,000', '12.0', '0.12', '0.0016'."""
+    mp = pixels / 1e6
+    return f"{mp:,.0f}" if mp >= 100 else f"{mp:.1f}" if mp >= 0.1 else f"{mp:.3g}"
+
+
 def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndarray:
-    """Read an image file as `(H, W, C)` uint8/uint16 RGB(A); InvdnError if it can't be used."""
+    """Read an image file as `(H, W, C)` uint8/uint16 RGB(A); InvdnError if it can't be used.
+
+    With `max_megapixels` (what `invdn denoise`, `invdn generate` and `invdn serve` pass), the
+    file is first checked by its header as the decoder reads it (:mod:`invdn.io.headers`), and
+    refused before anything is decoded when it is larger (ImageTooLarge), when the header
+    cannot be parsed or is no PNG, JPEG, TIFF, BMP or WebP, or when it is a TIFF of several
+    pages (the decoder reads only the first, and the output would silently lose the rest)."""
     path = Path(path)
     if not path.is_file():
         problem = ("is a folder, not an image file" if path.is_dir() else
                    "not a regular file" if path.exists() else "no such file")
         raise InvdnError(f"{path}: {problem}")
-    if max_megapixels is not None:
-        _check_size(path, max_megapixels)
     try:
         data = np.fromfile(path, dtype=np.uint8)  # handles non-ASCII names, unlike cv2.imread
     except OSError as err:
         raise InvdnError(f"{path}: cannot read ({err.strerror}); check the file's permissions") from err
     if data.size == 0:
         raise InvdnError(f"{path}: empty file")
+    header = None
+    if max_megapixels is not None:
+        header = check_header(path, data.tobytes(), max_megapixels)
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as err:  # e.g. a header claiming more pixels than OpenCV allows
@@ -57,6 +90,10 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
         raise InvdnError(f"{path}: not a readable image ({reason})") from err
     if img is None:
         raise InvdnError(f"{path}: not a readable image (corrupt, truncated or not an image)")
+    if header is not None and img.shape[0] * img.shape[1] != header.pixels:
+        # never expected (the decoder allocates from that header); refuse rather than trust it
+        raise InvdnError(f"{path}: not a readable image (decoded {img.shape[1]}x{img.shape[0]}, "
+                         f"but its header says {header.width}x{header.height})")
     if img.dtype not in (np.uint8, np.uint16):
         if img.dtype == np.float32 and path.suffix.lower() in (".tif", ".tiff"):
             img = from_float(img, np.uint16)
@@ -73,56 +110,32 @@ def read_image(path: str | Path, max_megapixels: float | None = None) -> np.ndar
     return np.ascontiguousarray(img)
 
 
+def check_header(path: str | Path, data: bytes, max_megapixels: float) -> ImageHeader:
+    """The header of the file `path` holding `data`, checked before decoding: InvdnError when
+    it cannot be parsed, ImageTooLarge above `max_megapixels`, InvdnError for a TIFF of several
+    pages."""
+    try:
+        header = read_header(data)
+    except HeaderError as err:
+        raise InvdnError(f"{path}: not a readable image ({err}); it is not decoded without a "
+                         "size to check: re-save it as PNG, JPEG, TIFF, BMP or WebP") from None
+    if header.pixels > max_megapixels * 1e6:
+        raise ImageTooLarge(path, header.width, header.height, max_megapixels)
+    if header.pages > 1:
+        raise InvdnError(f"{path}: a TIFF of {header.pages} pages; invdn denoises one image per "
+                         "file and would keep only the first page: save each page as its own "
+                         "file")
+    return header
+
+
 def image_size(path: str | Path) -> tuple[int, int] | None:
-    """`(height, width)` from the file's header (nothing decoded); None when Pillow cannot
-    parse it or it claims an absurd size."""
-    import warnings
-
-    from PIL import Image
-
+    """`(height, width)` from the file's header as the decoder reads it (nothing decoded); None
+    when it cannot be read or parsed (reading the file then reports why)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as im:
-                return im.size[1], im.size[0]
-    except Exception:  # noqa: BLE001 - unreadable headers are reported when the file is read
+        header = read_header(Path(path).read_bytes())
+    except (OSError, InvdnError):
         return None
-
-
-def _check_size(path: Path, max_megapixels: float) -> None:
-    """Refuse images whose header claims more than `max_megapixels` before decoding them."""
-    import warnings
-
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-    except Image.DecompressionBombError as err:
-        # Pillow refuses to open headers above twice its own limit; its message carries the
-        # header's pixel count, which is what the user needs to see.
-        claimed = _claimed_pixels(str(err))
-        if claimed is None or claimed > max_megapixels * 1e6:
-            size = (f"its header claims {claimed / 1e6:,.0f} MP" if claimed is not None else
-                    f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP")
-            raise InvdnError(f"{path}: {size}, above the limit of {max_megapixels:g} MP; "
-                             "raise --max-megapixels to process it") from err
-        return
-    except Exception:  # noqa: BLE001 - unreadable headers are reported by the decoder below
-        return
-    if w * h > max_megapixels * 1e6:
-        raise InvdnError(f"{path}: {w}x{h} is {w * h / 1e6:.1f} MP, above the limit of "
-                         f"{max_megapixels:g} MP; raise --max-megapixels to process it")
-
-
-def _claimed_pixels(message: str) -> int | None:
-    """The pixel count in Pillow's "Image size (N pixels) exceeds limit …" message."""
-    import re
-
-    found = re.search(r"\((\d+) pixels\)", message)
-    return int(found.group(1)) if found else None
+    return header.height, header.width
 
 
 def to_float(img: np.ndarray) -> np.ndarray:
@@ -193,14 +206,21 @@ def write_image(path: str | Path, img: np.ndarray, meta: ImageMeta | None = None
     """Write `(H, W, C)` RGB(A)/gray uint8/uint16 atomically (temporary file, then rename).
 
     `meta` (from :func:`read_meta` of the input) puts its orientation, EXIF and ICC profile
-    into PNG, JPEG and TIFF outputs. JPEG quality: `jpeg_quality`, else the input's estimated
-    quality (`meta.jpeg_quality`), else 95."""
+    into PNG, JPEG and TIFF outputs, and a PNG output of a gray-with-alpha input
+    (`meta.gray_alpha`) is written as gray with alpha again, its gray the mean of the RGB it
+    was denoised as (as gray images are). JPEG quality: `jpeg_quality`, else the input's
+    estimated quality (`meta.jpeg_quality`), else 95."""
     path = Path(path)
     suffix = path.suffix.lower() or ".png"
     meta = meta if meta is not None else ImageMeta()
     if img.ndim == 2:
         img = img[:, :, None]
-    if suffix in (".tif", ".tiff") and meta:
+    if suffix == ".png" and meta.gray_alpha and img.shape[2] == 4:
+        gray = np.floor(img[:, :, :3].sum(axis=2, dtype=np.float64) / 3 + 0.5).astype(img.dtype)
+        data = encode_png_gray_alpha(np.dstack([gray, img[:, :, 3]]))
+        if meta:
+            data = embed_png(data, meta)
+    elif suffix in (".tif", ".tiff") and meta:
         data = encode_tiff(np.ascontiguousarray(img), meta)
     else:
         params: list[int] = []

@@ -41,12 +41,15 @@ _IJG_LUMA = np.array([
 class ImageMeta:
     """What an output inherits: `orientation` (EXIF 1–8, None: absent), `exif` (the raw TIFF-
     structured EXIF block, without the 'Exif\\0\\0' header), `icc` (an ICC profile) and
-    `jpeg_quality` (1–100, estimated from a JPEG input's quantisation tables)."""
+    `jpeg_quality` (1–100, estimated from a JPEG input's quantisation tables); `gray_alpha`:
+    the input is a gray-with-alpha PNG, which the decoder hands over as RGBA and a PNG output
+    is written back as (its form, not display metadata: it does not make the meta true)."""
 
     orientation: int | None = None
     exif: bytes | None = None
     icc: bytes | None = None
     jpeg_quality: int | None = None
+    gray_alpha: bool = False
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.orientation, self.exif, self.icc))
@@ -77,6 +80,13 @@ def read_meta(path: str | Path) -> ImageMeta:
     ImageMeta when there is none or the header cannot be parsed by Pillow."""
     from PIL import Image
 
+    from invdn.io.headers import read_header
+
+    try:
+        with open(path, "rb") as f:
+            gray_alpha = read_header(f.read(64)).gray_alpha  # PNG's IHDR is in the first 33
+    except Exception:  # noqa: BLE001 - only PNG's colour type is wanted here
+        gray_alpha = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -93,9 +103,9 @@ def read_meta(path: str | Path) -> ImageMeta:
                 if im.format == "JPEG" and getattr(im, "quantization", None):
                     quality = estimate_jpeg_quality(im.quantization[0])
     except Exception:  # noqa: BLE001 - no usable metadata is not an error; pixels decide
-        return ImageMeta()
+        return ImageMeta(gray_alpha=gray_alpha)
     orientation = int(orientation) if orientation in range(1, 9) else None
-    return ImageMeta(orientation, raw, icc, quality)
+    return ImageMeta(orientation, raw, icc, quality, gray_alpha)
 
 
 def _exif_for(meta: ImageMeta, limit: int) -> bytes | None:
@@ -128,6 +138,19 @@ def embed_png(data: bytes, meta: ImageMeta) -> bytes:
     if exif:
         extra += _png_chunk(b"eXIf", exif)
     return data[:ihdr_end] + extra + data[ihdr_end:]
+
+
+def encode_png_gray_alpha(img: np.ndarray) -> bytes:
+    """`(H, W, 2)` gray + alpha uint8/uint16 as a PNG of colour type 4 (OpenCV's encoder takes
+    only 1, 3 or 4 channels)."""
+    h, w, _ = img.shape
+    depth = 8 * img.dtype.itemsize
+    rows = np.ascontiguousarray(img.astype(">u2" if depth == 16 else np.uint8)).view(np.uint8)
+    rows = np.concatenate([np.zeros((h, 1), np.uint8), rows.reshape(h, -1)], axis=1)  # filter 0
+    return (b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0))
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+            + _png_chunk(b"IEND", b""))
 
 
 def embed_jpeg(data: bytes, meta: ImageMeta) -> bytes:

@@ -79,7 +79,10 @@ def _why_unreadable(path: Path, err: Exception) -> str:
     return "not a PyTorch file"
 
 
-def _load_file(path: Path) -> Any:
+def load_file(path: Path) -> Any:
+    """`torch.load(path, weights_only=True)` on CPU; OptionError when `path` is no file,
+    InvdnError worded as the CLI words it when the file cannot be read that way (never
+    PyTorch's own advice to pass `weights_only=False`, which runs code from the file)."""
     import warnings
 
     if not path.is_file():
@@ -136,7 +139,7 @@ def load_model(source: str | Path | dict, **official_kwargs: Any) -> nn.Module:
     from invdn.nn import InvDN
     from invdn.nn.official import from_official_state_dict, read_state_dict
 
-    obj = _load_file(Path(source)) if isinstance(source, str | Path) else source
+    obj = load_file(Path(source)) if isinstance(source, str | Path) else source
     kind = detect_format(obj)
     try:
         if kind == "official":

@@ -24,7 +24,9 @@ def read_state_dict(source: str | Path | dict) -> dict[str, Tensor]:
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
-        source = torch.load(path, map_location="cpu", weights_only=True)
+        from invdn.io.weights import load_file
+
+        source = load_file(path)  # refuses pickled code in our words, as every loader does
     if not isinstance(source, dict):
         raise ValueError(f"expected a state dict, got {type(source).__name__}")
     for key in WRAPPER_KEYS:
