@@ -251,14 +251,17 @@ def test_byte_limits(registry, staging, tmp_path):
 
 def test_megapixel_limits(registry, staging, tmp_path):
     with make_client(registry, staging, max_megapixels=0.001, max_untiled_megapixels=0.0005
-                     ) as client:
-        r = post(client, encoded(noisy((40, 40, 3)), ".png", tmp_path), "big.png")
+                     ) as client:  # one call of at most 500 pixels: tiles up to 20 px
+        r = post(client, encoded(noisy((40, 40, 3)), ".png", tmp_path), "big.png", tile=16, overlap=4)
         assert r.status_code == 413
-        assert r.json()["detail"] == ("big.png: 40x40 is 0.0 MP, above the limit of 0.001 MP; "
-                                      "raise --max-megapixels to process it")
+        assert r.json()["detail"] == ("big.png: 40x40 is 0.0016 MP, above this server's limit of "
+                                      "0.001 MP per image; send a smaller image")
         r = post(client, encoded(noisy((24, 24, 3)), ".png", tmp_path), tile=0)
         assert r.status_code == 413 and "tile 0 (whole image at once)" in r.text
-        assert post(client, encoded(noisy((24, 24, 3)), ".png", tmp_path)).status_code == 200
+        r = post(client, encoded(noisy((24, 24, 3)), ".png", tmp_path))  # the default 512
+        assert r.status_code == 422 and "above this server's largest tile, 20 px" in r.text
+        assert post(client, encoded(noisy((24, 24, 3)), ".png", tmp_path), tile=16, overlap=4
+                    ).status_code == 200
 
 
 def wait_for(predicate, timeout=20.0):
@@ -377,7 +380,7 @@ def test_client_names_never_reach_the_disk(client, staging, tmp_path):
         if name == "名前.png":
             assert "filename*=UTF-8''%E5%90%8D%E5%89%8D-denoised.png" in disposition
     assert [p.name for p in seen] == ["input.png"] * 5
-    assert all(p.parent.parent == staging for p in seen)
+    assert all(p.parent.parent.parent == staging for p in seen)  # staging/invdn-serve-*/job-*/
     assert not (tmp_path.parent / "outside.png").exists()
     assert not (tmp_path / "outside-denoised.png").exists()
 

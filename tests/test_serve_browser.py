@@ -209,6 +209,90 @@ def test_page_in_headless_chromium(tmp_path, tiny):
     inspect_screenshot(read_image(shot), panel, stage)
 
 
+HOLD_UPLOADS = """
+    // uploads wait until window.releaseUploads() is called: rows stay uploading / waiting
+    const release = new Promise((resolve) => { window.releaseUploads = resolve; });
+    const realFetch = window.fetch;
+    window.fetch = async (url, options) => {
+      if (options && options.method === "POST") await release;
+      return realFetch(url, options);
+    };"""
+
+
+@pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
+                    reason="Chromium and chromedriver are not installed "
+                           "(Debian: apt-get install chromium chromium-driver)")
+def test_rows_on_a_390_px_phone(tmp_path, tiny):
+    """Issue 26: Download only on done rows (not waiting, uploading or failed ones), nothing
+    wider than a 390-px viewport, failures worded for web users and shown whole, a rotated
+    photo's displayed size, and the API docs link saying it needs the internet."""
+    pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    good, bad, big = tmp_path / "good.png", tmp_path / "bad.png", tmp_path / "big.png"
+    write_image(good, noisy_photo(64, 25))
+    bad.write_bytes(b"this is text, not an image " * 4)
+    write_image(big, noisy_photo(200, 25))  # 0.04 MP: over the server's 0.01 MP
+    rotated = tmp_path / "a-rather-long-file-name-of-a-portrait-photo-from-a-phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 48 wide and 32 high, displayed 32 wide and 48 high
+    Image.fromarray(noisy_photo(48, 25)[:32]).save(rotated, exif=exif.tobytes())
+    files = [good, bad, big, rotated]
+    with running_server(["--checkpoint", str(tiny[1]), "--max-megapixels", "0.01"],
+                        tmp_path / "srv") as (url, _p, _log):
+        driver = start_browser(tmp_path)
+        try:
+            # a phone's viewport (Chromium's windows are at least 500 px wide)
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            driver.get(url)
+            wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#model option"), 30, "models")
+            Select(driver.find_element(By.ID, "model")).select_by_value("tiny")
+            assert driver.execute_script("return window.innerWidth") == 390
+            nav = driver.find_element(By.TAG_NAME, "nav").text
+            assert "needs the internet" in nav and "works offline" in nav
+            assert driver.find_element(By.ID, "schema").get_attribute("href").endswith(
+                "/openapi.json")
+
+            driver.execute_script(HOLD_UPLOADS)
+            driver.find_element(By.ID, "files").send_keys("\n".join(map(str, files)))
+
+            def rows():
+                found = driver.find_elements(By.CSS_SELECTOR, "#jobs li")
+                return [(r.get_attribute("data-status"),
+                         r.find_element(By.CSS_SELECTOR, ".download").is_displayed())
+                        for r in found]
+
+            wait(lambda: len(rows()) == 4, 10, "four rows")
+            held = rows()
+            assert {s for s, _ in held} == {"uploading", "waiting"}, held
+            assert not any(shown for _, shown in held), held  # no Download before a result
+
+            driver.execute_script("window.releaseUploads()")
+            wait(lambda: all(s in ("done", "failed") for s, _ in rows()), 120, "the results")
+            assert rows() == [("done", True), ("failed", False), ("failed", False),
+                              ("done", True)]
+
+            li = driver.find_elements(By.CSS_SELECTOR, "#jobs li")
+            assert "32×48 8-bit JPG" in li[3].text  # as the photo displays
+            for row in li[1:3]:  # failures: worded for a web user, wrapped, not cut
+                state = row.find_element(By.CSS_SELECTOR, ".state")
+                assert "--" not in state.text and state.text
+                assert driver.execute_script(
+                    "return arguments[0].scrollWidth <= arguments[0].clientWidth", state)
+            assert "send a smaller image" in li[2].text
+            assert driver.execute_script(
+                "return document.documentElement.scrollWidth") <= 390
+            for element in li + [driver.find_element(By.ID, "drop"),
+                                 driver.find_element(By.ID, "controls")]:
+                rect = element.rect
+                assert rect["x"] >= 0 and rect["x"] + rect["width"] <= 390, rect
+        finally:
+            driver.quit()
+
+
 def inspect_screenshot(img: np.ndarray, panel: dict, stage: dict) -> None:
     """The screenshot is not blank, the result panel lies inside it, and the before/after stage
     shows an image (varied pixels, not the page background)."""

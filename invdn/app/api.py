@@ -3,7 +3,13 @@ endpoints the page polls for progress, `GET /api/models` and `GET /health`.
 
 Errors are JSON `{"detail": message}` with one-line messages: 413 (bytes or pixels over a limit),
 415 (not an image format invdn reads), 422 (bad option or unreadable image), 404 (unknown or
-expired job), 503 with `Retry-After` (queue full), 500 (unexpected failure of that image only).
+expired job), 408 (an upload that stalled), 503 with `Retry-After` (queue full, or shutting
+down), 500 (unexpected failure of that image only).
+
+Work stops when nobody wants it: a job whose `POST /api/denoise` client disconnects, or that
+`DELETE /api/jobs/{id}` deletes, is dropped if it waits or stopped before its next network pass
+if it runs, and its staged upload removed. Uploads are staged in one private folder per server,
+removed when the server stops (however it stops: Ctrl-C cancels the running job).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from invdn.app.uploads import (
     stage_upload,
 )
 from invdn.app.worker import QueueFull, Worker
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.inference.pipeline import DenoiseOptions, Denoiser
 
 STATIC = files("invdn.app") / "static"
@@ -50,6 +56,8 @@ CHUNK = 1 << 20
 
 IMAGE_RESPONSES = {200: {"content": {m: {} for m in MEDIA_TYPES.values()},
                          "description": "the denoised image, in the upload's format and bit depth"},
+                   408: {"description": "the upload stalled (nothing arrived for the read "
+                                          "timeout)"},
                    413: {"description": "upload bytes or pixels above the server's limits"},
                    415: {"description": "not a PNG, JPEG, TIFF, BMP or WebP file"},
                    422: {"description": "bad option or unreadable image"},
@@ -67,9 +75,10 @@ class DenoiseForm:
     seed: int
 
 
-def denoise_form(
+async def denoise_form(
+    request: Request,
     file: Annotated[UploadFile, File(description="the noisy image: PNG, JPEG, TIFF, BMP or WebP, "
-                                                 "8/16-bit, gray, RGB or RGBA")],
+                                                 "8/16-bit, gray, RGB or RGBA; one per request")],
     model: Annotated[str | None, Form(description="weights name from GET /api/models "
                                                   "(default: the first)")] = None,
     samples: Annotated[int, Form(description="latent draws averaged (MC self-ensemble)")] = 1,
@@ -81,7 +90,12 @@ def denoise_form(
     seed: Annotated[int, Form(description="seed of the latent draws; same seed, same output as "
                                           "`invdn denoise --seed`")] = 0,
 ) -> DenoiseForm:
-    """The multipart form of both denoise endpoints (options as form fields, like the CLI's)."""
+    """The multipart form of both denoise endpoints (options as form fields, like the CLI's).
+    Two `file` parts are refused (one would be dropped without a word)."""
+    files_sent = (await request.form()).getlist("file")  # parsed once; this reads the cache
+    if len(files_sent) > 1:
+        raise InvdnError(f"{len(files_sent)} parts named 'file'; send one image per request "
+                         "(the page queues several: drop them all on it)")
     return DenoiseForm(file, model, samples, self_ensemble, tile, overlap, seed)
 
 
@@ -101,17 +115,50 @@ def _image_response(job: Job, inline: bool = False) -> Response:
     return Response(o.data, media_type=MEDIA_TYPES[o.suffix], headers=headers)
 
 
+async def _disconnected(request: Request) -> None:
+    """Returns when the client of `request` (whose body was read) goes away."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+class Staging:
+    """The server's private folder for uploads (one sub-folder per job), made at start and
+    removed with everything left in it when the server stops."""
+
+    def __init__(self, parent: str | None) -> None:
+        self.parent, self.root = parent, None
+
+    def job_folder(self) -> Path:
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="invdn-serve-", dir=self.parent))
+        return Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
+
+    def remove(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+
 def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> FastAPI:
     """The app serving `models` under `config`'s limits; its one inference worker starts and
-    stops with the app's lifespan (use `with TestClient(app)` in tests)."""
+    stops with the app's lifespan (use `with TestClient(app)` in tests). `app.state.shutdown()`
+    cancels all work, ends the worker and removes the staging folder; the lifespan's end calls
+    it, and `invdn serve` calls it again however uvicorn stopped (it is idempotent)."""
     config = config or ServeConfig()
     store = JobStore(config.result_ttl_s, config.result_budget_bytes)
+    staging = Staging(config.temp_dir)
 
     def process(job: Job):
+        job.checkpoint()
         return denoise_file(job.source, job.denoiser, config.max_megapixels,
-                            config.max_untiled_megapixels, job.previews, job.progress)
+                            config.max_untiled_megapixels, job.previews, job.progress,
+                            job.checkpoint)
 
     worker = Worker(process, config.queue_size)
+
+    def shutdown() -> None:
+        worker.stop()
+        staging.remove()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -119,15 +166,18 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
         try:
             yield
         finally:
-            await run_in_threadpool(worker.stop)
+            await run_in_threadpool(shutdown)
 
     app = FastAPI(title="invdn", version=__version__, lifespan=lifespan,
                   description="Local image denoising with an invertible network (InvDN). "
                               "`POST /api/denoise` takes one image and returns it denoised.")
     app.state.models, app.state.config, app.state.worker, app.state.jobs = (
         models, config, worker, store)
+    app.state.staging, app.state.shutdown = staging, shutdown
+    app.state.closing = asyncio.Event()  # set by `invdn serve` on Ctrl-C: uploads stop at once
     app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes + FORM_OVERHEAD,
-                       max_image_mb=config.max_upload_mb)
+                       max_image_mb=config.max_upload_mb, read_timeout_s=config.read_timeout_s,
+                       closing=app.state.closing)
     if config.allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -148,13 +198,22 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
         if form.samples > config.max_samples:
             raise InvdnError(f"samples {form.samples} is above this server's limit of "
                              f"{config.max_samples}; use fewer")
+        max_tile = config.max_tile(int(getattr(entry.model, "multiple", 1)))
+        if form.tile > max_tile:
+            # Checked before the tile's other checks, whose suggested values could be above it.
+            raise OptionError("tile", form.tile, f"is above this server's largest tile, "
+                              f"{max_tile} px (one tile of at most "
+                              f"{config.max_untiled_megapixels:g} MP); use 0 to {max_tile} "
+                              "(0: the whole image, up to that size)")
         options = DenoiseOptions(samples=form.samples, self_ensemble=form.self_ensemble,
                                  tile=form.tile, overlap=form.overlap, seed=form.seed,
                                  precision=config.precision)
         denoiser = Denoiser(entry.model, options, models.device)
+        if worker.stopping:
+            raise QueueFull(1, "the server is shutting down")
         if worker.waiting >= worker.queue_size:  # refuse before staging the upload
             raise QueueFull(worker.retry_after())
-        workdir = Path(tempfile.mkdtemp(prefix="invdn-serve-", dir=config.temp_dir))
+        workdir = staging.job_folder()
         try:
             source = await run_in_threadpool(stage_upload, _chunks(form.file), workdir,
                                              config.max_upload_bytes)
@@ -173,11 +232,14 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
                                      "upload the image again")
         if job.status == "failed":
             raise HTTPException(job.http_status, job.error)
+        if job.status == "cancelled":
+            raise HTTPException(410, f"job {job_id} was cancelled; upload the image again")
         if job.status != "done":
             raise HTTPException(409, f"job {job_id} is {job.status}; poll GET /api/jobs/{job_id}")
         return job
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse,
+                   include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
 
@@ -187,9 +249,13 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
                 "models": len(models),
                 "queue": {"running": worker.running is not None, "waiting": worker.waiting,
                           "size": worker.queue_size},
+                "jobs": {"completed": worker.completed, "failed": worker.failed,
+                         "cancelled": worker.cancelled},
                 "limits": {"max_upload_mb": config.max_upload_mb,
                            "max_megapixels": config.max_megapixels,
                            "max_untiled_megapixels": config.max_untiled_megapixels,
+                           "max_tile": config.max_tile(4),
+                           "read_timeout_s": config.read_timeout_s,
                            "max_samples": config.max_samples},
                 "formats": sorted(set(FORMAT_NAMES.values()))}
 
@@ -200,12 +266,25 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
 
     @app.post("/api/denoise", summary="denoise one image (multipart in, image out)",
               response_class=Response, responses=IMAGE_RESPONSES)
-    async def denoise(form: Annotated[DenoiseForm, Depends(denoise_form)]) -> Response:
+    async def denoise(request: Request,
+                      form: Annotated[DenoiseForm, Depends(denoise_form)]) -> Response:
         """Waits for the result and returns it in the upload's format and bit depth, with
         `X-Invdn-Seconds`, `X-Invdn-Noise-Sigma` (0–255 scale), `X-Invdn-Model`,
-        `X-Invdn-Parameters` and `X-Invdn-Tiles` headers."""
+        `X-Invdn-Parameters` and `X-Invdn-Tiles` headers. A client that disconnects first
+        cancels its job (dropped while it waits, stopped before its next network pass)."""
         job = await start_job(form, previews=False)
-        await asyncio.wrap_future(job.future)
+        result = asyncio.ensure_future(asyncio.wrap_future(job.future))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait((result, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not result.done():  # the client went away, or this request was cancelled
+                job.cancel()
+            gone.cancel()
+        if not result.done():
+            return Response(status_code=499)  # nobody reads it
+        if job.status == "cancelled" and worker.stopping:
+            raise HTTPException(503, "the server is shutting down; send the request again later")
         if job.outcome is None:
             raise HTTPException(job.http_status, job.error)
         return _image_response(job)
@@ -240,9 +319,12 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
         data = job.outcome.previews[which == "denoised"]
         return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    @app.delete("/api/jobs/{job_id}", status_code=204, summary="forget a job and its result")
+    @app.delete("/api/jobs/{job_id}", status_code=204,
+                summary="cancel a job (if it waits or runs) and forget it and its result")
     async def delete_job(job_id: str) -> Response:
-        store.remove(job_id)
+        job = store.remove(job_id)
+        if job is not None:
+            job.cancel()  # dropped if queued, stopped before its next network pass if running
         return Response(status_code=204)
 
     @app.get("/api/zip", summary="several finished results in one zip",

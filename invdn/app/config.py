@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from invdn.errors import OptionError
@@ -17,7 +18,11 @@ class ServeConfig:
     long and how many bytes of finished page results stay downloadable; `temp_dir`: where uploads
     are staged (None: the system's temporary folder); `allowed_hosts`: accepted `Host` headers
     (None: any), which stops DNS-rebinding pages from reaching a loopback server;
-    `precision`: the networks' convolutions, as `invdn denoise --precision`."""
+    `precision`: the networks' convolutions, as `invdn denoise --precision`;
+    `read_timeout_s`: longest wait for the next piece of a request body (a stalled upload then
+    gets HTTP 408 and its connection is closed); `header_timeout_s`: longest wait for a new
+    connection's request line and headers; `shutdown_grace_s`: how long Ctrl-C waits for
+    requests in progress before cancelling them (the running job is cancelled at once)."""
 
     max_upload_mb: float = 50.0
     max_megapixels: float = 50.0
@@ -29,10 +34,14 @@ class ServeConfig:
     temp_dir: str | None = None
     allowed_hosts: tuple[str, ...] | None = None
     precision: str = "auto"
+    read_timeout_s: float = 30.0
+    header_timeout_s: float = 30.0
+    shutdown_grace_s: float = 3.0
 
     def __post_init__(self) -> None:
         for key in ("max_upload_mb", "max_megapixels", "queue_size", "max_untiled_megapixels",
-                    "max_samples", "result_ttl_s", "result_budget_mb"):
+                    "max_samples", "result_ttl_s", "result_budget_mb", "read_timeout_s",
+                    "header_timeout_s", "shutdown_grace_s"):
             value = getattr(self, key)
             if not value > 0:
                 raise OptionError(key, f"{value:g}", "must be > 0")
@@ -44,3 +53,9 @@ class ServeConfig:
     @property
     def result_budget_bytes(self) -> int:
         return int(self.result_budget_mb * 1e6)
+
+    def max_tile(self, multiple: int = 1) -> int:
+        """The largest tile (a multiple of `multiple`) whose square fits the one-call limit
+        `max_untiled_megapixels`: larger tiles are refused up front, since on a large image
+        they are one whole-image call (2000 for 4 MP and InvDN's multiple of 4)."""
+        return int(math.isqrt(int(self.max_untiled_megapixels * 1e6)) // multiple * multiple)

@@ -16,13 +16,19 @@ from invdn.app.process import Outcome
 from invdn.inference.pipeline import Denoiser
 
 
+class JobCancelled(Exception):
+    """Raised inside the worker when a job's cancellation is noticed (between network passes)."""
+
+
 @dataclass(eq=False)
 class Job:
     """An image to denoise: staged at `source` inside the private folder `workdir` (removed when
     the job ends), with its `denoiser`, the client's file name (`name`, for messages and the
-    download name only), and state the worker updates: `status` queued → running → done | failed,
-    `tiles_done` / `tiles_total`, then `outcome` or (`http_status`, `error`). `future` resolves to
-    the job itself when it ends."""
+    download name only), and state the worker updates: `status` queued → running → done |
+    failed | cancelled, `tiles_done` / `tiles_total`, then `outcome` or (`http_status`,
+    `error`). `future` resolves to the job itself when it ends. :meth:`cancel` (a DELETE, a
+    client that went away, the server stopping) makes the worker drop it before it starts, or
+    stop it before its next network pass."""
 
     source: Path
     workdir: Path
@@ -41,21 +47,34 @@ class Job:
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None
     future: Future = field(default_factory=Future)
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        """Ask the worker to drop this job (queued) or stop it (running); a no-op once ended."""
+        self.cancel_requested.set()
+
+    def checkpoint(self) -> None:
+        """JobCancelled once :meth:`cancel` was called; the worker calls it between steps and
+        the denoiser before every network pass."""
+        if self.cancel_requested.is_set():
+            raise JobCancelled
 
     def progress(self, tiles: list) -> Iterable:
         """Wraps the tile list of `run_tiled` to count tiles as they finish."""
         self.tiles_total, self.tiles_done = len(tiles), 0
         for tile in tiles:
+            self.checkpoint()
             yield tile
             self.tiles_done += 1  # run_tiled asks for the next tile once this one is blended
 
-    def end(self, outcome: Outcome | None = None, status: int = 200, error: str | None = None
-            ) -> None:
-        """Record the result (or the failure), remove the staged files, resolve `future`."""
+    def end(self, outcome: Outcome | None = None, status: int = 200, error: str | None = None,
+            cancelled: bool = False) -> None:
+        """Record the result (or the failure, or the cancellation), remove the staged files,
+        resolve `future`."""
         self.outcome, self.http_status, self.error = outcome, status, error
         if outcome is not None:
             self.tiles_done = self.tiles_total
-        self.status = "done" if outcome is not None else "failed"
+        self.status = "done" if outcome is not None else "cancelled" if cancelled else "failed"
         self.finished = time.monotonic()
         self.discard_files()
         if not self.future.done():

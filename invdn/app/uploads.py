@@ -74,8 +74,7 @@ def stage_upload(chunks, folder: Path, max_bytes: int) -> Path:
             total += len(chunk)
             if total > max_bytes:
                 raise UploadTooLarge(f"upload is above the server's limit of {max_bytes / 1e6:g} "
-                                     "MB per image; send a smaller file or restart with "
-                                     "--max-upload-mb")
+                                     "MB per image; send a smaller file")
             if out is None:
                 target = folder / f"input{sniff_suffix(chunk)}"
                 out = open(target, "wb")  # noqa: SIM115 - closed in finally

@@ -9,7 +9,12 @@ the OpenAPI page is at /docs.
 
 Binds to 127.0.0.1 unless --host says otherwise (then a warning is printed). One inference
 worker runs one image at a time; when --queue-size images already wait, requests get HTTP 503
-with Retry-After. Uploads are limited by --max-upload-mb and --max-megapixels.
+with Retry-After. Uploads are limited by --max-upload-mb and --max-megapixels (the size read
+from the file's header before decoding; an unreadable header is refused), one network call to
+4 MP (tile 0, or tiles up to 2000 px), and a client that sends nothing for --read-timeout
+seconds is cut off (HTTP 408). A job whose client disconnects, or that DELETE
+/api/jobs/{id} deletes, is cancelled before its next network pass. Ctrl-C cancels the running
+job, gives requests 3 s, removes every staged upload and exits with status 130.
 
 examples:
   invdn serve
@@ -42,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue-size", type=int, default=8, metavar="N",
                         help="images that may wait behind the running one; more get HTTP 503 "
                              "(default 8)")
+    parser.add_argument("--read-timeout", type=float, default=30.0, metavar="S",
+                        help="longest wait for a client's headers or the next piece of an "
+                             "upload; then HTTP 408 and the connection is closed (default 30)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"],
                         help="uvicorn's log level; info logs every request (default info)")
@@ -52,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from invdn.app.server import serve
 
     config = ServeConfig(max_upload_mb=args.max_upload_mb, max_megapixels=args.max_megapixels,
-                         queue_size=args.queue_size, precision=args.precision)
+                         queue_size=args.queue_size, precision=args.precision,
+                         read_timeout_s=args.read_timeout, header_timeout_s=args.read_timeout)
     serve(args.checkpoint, args.host, args.port, args.device, config, args.log_level)
     return 0

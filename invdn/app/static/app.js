@@ -183,7 +183,7 @@ function show(job) {
   const info = job.info;
   $("viewer").hidden = false;
   $("download").href = `api/jobs/${job.id}/result`;
-  const channels = { 1: "gray", 3: "RGB", 4: "RGBA" }[info.channels];
+  const channels = { 1: "gray", 2: "gray + alpha", 3: "RGB", 4: "RGBA" }[info.channels];
   $("viewer-info").textContent =
     `Estimated noise σ ≈ ${info.noise_sigma.toFixed(1)} (0–255 scale) · ` +
     `denoised in ${info.seconds.toFixed(2)} s with “${info.model}” ` +
