@@ -538,5 +538,39 @@ def test_time_estimate_is_measured_at_the_tile_size_on_a_warm_model(tiny):
         work = denoiser.plan([(3000, 4000), (100, 120)], measure_above=0)
     finally:
         hook.remove()
-    assert shapes == [(256, 256), (256, 256)]  # one warm-up run, then the timed one
-    assert work.seconds > 0 and "warmed-up model at the tile size" in work.describe()
+    assert shapes == [(256, 256)] * 3  # one warm-up run, then two timed ones
+    assert work.measured and work.rate > 0
+
+
+class ScriptedStopwatch:
+    """Stands in for invdn.timing.Stopwatch: each `with` block lasts the next scripted time."""
+
+    times: list[float] = []
+
+    def __enter__(self):
+        self.seconds = ScriptedStopwatch.times.pop(0)
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+@pytest.mark.parametrize("times, estimate", [
+    ([30.0, 1.0, 1.2], True),   # a slow first run is the warm-up: not counted
+    ([1.0, 1.0, 2.0], False),   # the timed runs disagree: no estimate to stand behind
+])
+def test_time_estimate_only_when_the_measurement_backs_it(tiny, monkeypatch, times, estimate):
+    import invdn.inference.pipeline as pipeline
+
+    ScriptedStopwatch.times = list(times)
+    monkeypatch.setattr(pipeline, "Stopwatch", ScriptedStopwatch)
+    work = Denoiser(tiny[0], DenoiseOptions(), "cpu").plan([(1000, 1000)], measure_above=0)
+    rate = 1.1 / (512 * 512 / 1e6) if estimate else 1.5 / (512 * 512 / 1e6)
+    assert work.rate == pytest.approx(rate)
+    text = work.describe()
+    if estimate:
+        assert work.seconds == pytest.approx(rate * work.megapixels * work.passes)
+        assert "warmed-up model at the tile size" in text
+    else:
+        assert work.seconds is None and "about" not in text
+        assert "no time estimate: the speed of cpu varied 2.0x" in text

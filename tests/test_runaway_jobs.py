@@ -41,8 +41,10 @@ def test_large_jobs_get_an_estimate_up_front(tiny):
     small = denoiser.plan([(64, 64)])
     assert small.seconds is None and small.passes == 2  # (1 forward + 3 inverses) / 2
     big = denoiser.plan([(3000, 4000)] * 2, measure_above=1.0)
-    assert big.images == 2 and big.megapixels > 24 and big.seconds > 0
-    assert "about" in big.describe() and "s/MP measured here" in big.describe()
+    assert big.images == 2 and big.megapixels > 24 and big.measured and big.rate > 0
+    # an estimate, or (on a machine too busy to back one) the reason there is none
+    assert ("about" in big.describe() and "s/MP measured here" in big.describe()) or \
+        "no time estimate" in big.describe()
 
 
 def test_disk_full_stops_the_batch_and_says_how_many_were_not_done(tmp_path, tiny, capsys,

@@ -254,7 +254,8 @@ def create_app(models: ModelRegistry, config: ServeConfig | None = None) -> Fast
                 "limits": {"max_upload_mb": config.max_upload_mb,
                            "max_megapixels": config.max_megapixels,
                            "max_untiled_megapixels": config.max_untiled_megapixels,
-                           "max_tile": config.max_tile(4),
+                           "max_tile": config.max_tile(int(getattr(models.default.model,
+                                                                   "multiple", 1))),
                            "read_timeout_s": config.read_timeout_s,
                            "max_samples": config.max_samples},
                 "formats": sorted(set(FORMAT_NAMES.values()))}

@@ -93,7 +93,7 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
         denoiser = Denoiser(load_checkpoint_or_default(checkpoint), options, device)
         work = denoiser.plan(image_sizes(todo, max_megapixels))  # absurd tilings: before any work
         make_output_folder(output)
-        if work.seconds is not None:
+        if work.measured:  # the estimate, or why there is none
             notice(work.describe())
         result = denoise_jobs(todo, denoiser, max_megapixels, jpeg_quality, report, progress,
                               tile_progress)

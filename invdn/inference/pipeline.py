@@ -59,10 +59,17 @@ class DenoiseOptions:
                               f"is not one of {', '.join(PRECISIONS)}")
 
 
+# Timed probe runs further apart than this (slowest / fastest) mean a machine too busy for its
+# speed to predict a job's: no time estimate is given then.
+MAX_PROBE_SPREAD = 1.5
+
+
 @dataclass(frozen=True)
 class WorkEstimate:
     """The work of a batch: `images`, `megapixels` processed (tile overlap included), `tiles`,
-    `passes` per pixel, and where measured `seconds` at `rate` s/MP on `device`."""
+    `passes` per pixel, and where measured `rate` s/MP on `device`, the `spread` of the timed
+    probe runs (slowest / fastest) and `seconds`, the estimate: None when not measured or when
+    the spread is above MAX_PROBE_SPREAD (an estimate the measurement cannot back)."""
 
     images: int
     megapixels: float
@@ -71,11 +78,19 @@ class WorkEstimate:
     seconds: float | None = None
     rate: float | None = None
     device: str = "cpu"
+    spread: float | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.rate is not None
 
     def describe(self) -> str:
         """One line for the user, e.g. 'work: 3 images, 37.7 MP in 84 tiles …'."""
         line = (f"work: {self.images} image{'s' * (self.images != 1)}, "
                 f"{self.megapixels:.1f} MP in {self.tiles:,} tiles, x{self.passes:g} passes")
+        if self.seconds is None and self.rate is not None:
+            line += (f"; no time estimate: the speed of {self.device} varied {self.spread:.1f}x "
+                     "while it was measured (a busy machine)")
         if self.seconds is not None:
             minutes = self.seconds / 60
             took = f"{minutes:.0f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
@@ -133,31 +148,40 @@ class Denoiser:
             len(self._transforms()) / 2
 
     @torch.no_grad()
-    def seconds_per_megapixel(self, side: int | tuple[int, int] = 512) -> float:
-        """Measured time of one denoise pass per megapixel on this device, on a probe of `side`
-        (a size or `(height, width)`): run once to warm up, then timed.
+    def probe_rates(self, side: int | tuple[int, int] = 512, runs: int = 2) -> list[float]:
+        """Measured times of one denoise pass per megapixel on this device, on a probe of `side`
+        (a size or `(height, width)`): one run to warm the model up (allocations, kernels),
+        then `runs` timed ones.
 
         Probe at the tile size the job runs: a network call has a fixed cost besides its
-        per-pixel one (about 5 s per call in bf16 on a 2-core CPU), so a small probe measures
-        mostly that (300 s/MP at 128², against 25 s/MP at 512², the real rate of 512 tiles)."""
+        per-pixel one, which a small probe measures mostly. On the 2-core CPU with a training
+        run beside it, one run measured 300 s/MP at 128² and 25 s/MP at 512² (the rate its 512
+        tiles then ran at)."""
         h, w = (side, side) if isinstance(side, int) else side
         x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0))
         x = x.to(self.device)
-        for _ in range(2):  # the first run warms the model up (allocations, kernels)
+        rates = []
+        for _ in range(1 + runs):
             with Stopwatch() as watch, self._precision():
                 out = self.model(x)
                 if self.latent:
                     out = self.model.inverse(out[0], torch.zeros_like(out[1]))
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
-        return watch.seconds / (h * w / 1e6)
+            rates.append(watch.seconds / (h * w / 1e6))
+        return rates[1:]
+
+    def seconds_per_megapixel(self, side: int | tuple[int, int] = 512) -> float:
+        """The mean of :meth:`probe_rates`."""
+        rates = self.probe_rates(side)
+        return sum(rates) / len(rates)
 
     def plan(self, sizes: Sequence[tuple[int, int]], measure_above: float = 8.0) -> WorkEstimate:
         """The work of denoising images of `sizes` `(height, width)`, checked up front: an
         absurd tiling raises InvdnError before anything runs. When it comes to more than
         `measure_above` megapixel-passes, the device's speed is measured for a time estimate,
         on a warmed-up model and at the tile size of the largest image (at most 512² when
-        untiled)."""
+        untiled); when the timed runs disagree by more than MAX_PROBE_SPREAD, no estimate."""
         m = self.multiple
         megapixels, tiles, probe = 0.0, 0, (0, 0)
         for h, w in sizes:
@@ -169,9 +193,13 @@ class Denoiser:
             shape = (min(limit, hp), min(limit, wp))
             probe = max(probe, shape, key=lambda s: s[0] * s[1])
         units = megapixels * self.passes
-        rate = self.seconds_per_megapixel(probe) if units > measure_above else None
-        return WorkEstimate(len(sizes), megapixels, tiles, self.passes,
-                            None if rate is None else rate * units, rate, str(self.device))
+        if units <= measure_above:
+            return WorkEstimate(len(sizes), megapixels, tiles, self.passes, device=str(self.device))
+        rates = self.probe_rates(probe)
+        rate, spread = sum(rates) / len(rates), max(rates) / max(min(rates), 1e-12)
+        seconds = rate * units if spread <= MAX_PROBE_SPREAD else None
+        return WorkEstimate(len(sizes), megapixels, tiles, self.passes, seconds, rate,
+                            str(self.device), spread)
 
     @torch.no_grad()
     def denoise_tensor(self, x: Tensor, key: tuple[int, ...] = (),
