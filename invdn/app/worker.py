@@ -18,6 +18,18 @@ from invdn.app.process import error_status, error_text
 log = logging.getLogger("invdn.serve")
 
 
+def release_free_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim), so a job's memory
+    leaves the server's RSS when it ends, and at once when it is cancelled, instead of staying
+    with the allocator (measured: 517 MiB after a cancelled job without it, idle 269 MiB)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the allocator keeps what it keeps
+
+
 class QueueFull(Exception):
     """The queue has no room (or the server is stopping: `why`); `retry_after` is a guess in
     whole seconds."""
@@ -118,5 +130,7 @@ class Worker:
                 job.end(outcome)
             finally:
                 self.running = None
+                del job  # nothing of it is kept here: its arrays go now
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()  # a failed or cancelled job's tensors are gone
+                release_free_memory()
