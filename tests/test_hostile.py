@@ -184,6 +184,16 @@ def test_huge_tile_is_the_whole_image(registry, staging, tmp_path):
         assert post(client, data, tile=28, overlap=4).status_code == 200
 
 
+def test_too_many_tiles_suggests_a_tile_that_is_accepted():
+    from invdn.inference.tiling import check_tile_work
+
+    with pytest.raises(InvdnError) as info:
+        check_tile_work(100_000, 100_000, 512, 32, 4)  # the default tile itself is refused
+    message = info.value.as_flag()
+    assert "use a larger tile (e.g. --tile 2048) or --tile 0" in message, message
+    assert check_tile_work(100_000, 100_000, 2048, 32, 4).tiles <= 10_000
+
+
 def test_a_tile_as_large_as_the_image_is_capped_in_the_library(tmp_path, tiny):
     from invdn.app.process import ImageTooLarge, denoise_file
 

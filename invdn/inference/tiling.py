@@ -93,9 +93,12 @@ def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: 
     or overlap making up most of the work on more than SMALL_GRID tiles)."""
     work = tile_work(height, width, tile, overlap, multiple)
     if work.tiles > MAX_TILES:
+        larger = _fitting_tile(height, width, tile, overlap, multiple)
+        fix = ("use a larger tile (e.g. the default {name}512) or {name}0" if larger == 512 else
+               f"use a larger tile (e.g. {{name}}{larger}) or {{name}}0" if larger else
+               "use {name}0")
         raise OptionError("tile", tile, f"splits {width}x{height} into {work.tiles:,} tiles, "
-                          f"more than {MAX_TILES:,}; use a larger tile (e.g. the default "
-                          "{name}512) or {name}0")
+                          f"more than {MAX_TILES:,}; {fix}")
     if work.tiles > SMALL_GRID and work.factor > MAX_WORK_FACTOR:
         share = 1 - 1 / work.factor
         raise OptionError("overlap", overlap, f"is {share:.0%} of the work on {width}x{height} "
@@ -103,6 +106,21 @@ def check_tile_work(height: int, width: int, tile: int, overlap: int, multiple: 
                           f"{work.factor:.1f} times); use a smaller overlap or a larger tile "
                           "(default 512 / 32)")
     return work
+
+
+def _fitting_tile(height: int, width: int, tile: int, overlap: int, multiple: int) -> int:
+    """The smallest of 512, 1024, 2048… (above `tile`, below the image's longer side) that this
+    check accepts, to suggest instead of a refused tile (suggesting the default 512 for a
+    100,000² image at 512 named the refused value); 0 when none is."""
+    candidate = 512
+    while candidate < max(height, width):
+        if candidate > tile:
+            work = tile_work(height, width, candidate, overlap, multiple)
+            if work.tiles <= MAX_TILES and (work.tiles <= SMALL_GRID
+                                            or work.factor <= MAX_WORK_FACTOR):
+                return candidate
+        candidate *= 2
+    return 0
 
 
 def check_tiling(tile: int, overlap: int, multiple: int = 1) -> tuple[int, int]:
