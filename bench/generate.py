@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from invdn.data.synthetic import QUALITY_TEST, bundled_image  # noqa: E402
+from invdn.evaluation.testset import SETTINGS, center, noise_seed, noisy_copy  # noqa: E402
 from invdn.inference.generate import GenerateOptions, NoiseGenerator  # noqa: E402
 from invdn.inference.loading import load_checkpoint_or_default  # noqa: E402
-from invdn.inference.testset import SETTINGS, center, noise_seed, noisy_copy  # noqa: E402
 from invdn.io.atomic import write_atomic, write_json, write_text  # noqa: E402
 
 NAMES = ("gauss15", "gauss25", "gauss50", "poisson_gaussian")

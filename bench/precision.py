@@ -4,7 +4,7 @@
                               [--json-out F]
 
 For each InvDN weights file (default: the installed default weights) every image × noise setting
-of `invdn.inference.testset` (the inputs `bench/quality.py` uses) is denoised twice, with
+of `invdn.evaluation.testset` (the inputs `bench/quality.py` uses) is denoised twice, with
 `--precision fp32` and `--precision bf16` (1 latent sample, whole image, same seed), alternating
 so both see the same machine load. Reported per model: mean PSNR/SSIM per setting for both,
 the largest per-setting PSNR loss of bf16, the largest pixel difference between the two outputs
@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit, machine  # noqa: E402
 
 from invdn.data.synthetic import QUALITY_TEST  # noqa: E402
-from invdn.inference.evaluate import block_metrics  # noqa: E402
+from invdn.evaluation.protocol import block_metrics  # noqa: E402
+from invdn.evaluation.testset import SETTINGS, test_cases  # noqa: E402
 from invdn.inference.loading import load_checkpoint_or_default  # noqa: E402
 from invdn.inference.pipeline import DenoiseOptions, Denoiser  # noqa: E402
-from invdn.inference.testset import SETTINGS, test_cases  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")
 

@@ -12,7 +12,7 @@ Camera noise is the unprocessing pipeline of Brooks et al. 2019 (`invdn.data.cam
 image gets its own camera (colour matrix, white balance, gain) and a shot level drawn
 log-uniformly from [1e-3, 3e-3] (noisy input about 23–29 dB), all fixed by the seed and recorded
 in `quality.json` under `camera_params`. PSNR and
-SSIM follow the SPEC protocol (`invdn.inference.evaluate.block_metrics`: uint8, all channels,
+SSIM follow the SPEC protocol (`invdn.evaluation.protocol.block_metrics`: uint8, all channels,
 Gaussian-window SSIM); time is wall-clock seconds per megapixel.
 
 Methods: the noisy input; InvDN with 1 latent sample, the MC average of 8 samples, and the x8
@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
 from invdn.data.synthetic import QUALITY_TEST  # noqa: E402
-from invdn.inference.classical import denoise_classical  # noqa: E402
-from invdn.inference.evaluate import block_metrics  # noqa: E402
+from invdn.evaluation.classical import denoise_classical  # noqa: E402
+from invdn.evaluation.protocol import block_metrics  # noqa: E402
+from invdn.evaluation.testset import HEADS, SETTINGS, Setting, camera_params, test_cases  # noqa: E402
 from invdn.inference.pipeline import DenoiseOptions, Denoiser  # noqa: E402
-from invdn.inference.testset import HEADS, SETTINGS, Setting, camera_params, test_cases  # noqa: E402
 from invdn.io.atomic import write_json, write_text  # noqa: E402
 from invdn.io.images import from_float, to_float, write_image  # noqa: E402
 from invdn.io.weights import load_model  # noqa: E402

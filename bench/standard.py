@@ -45,7 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from invdn.analysis.compare import count_macs  # noqa: E402
+from invdn.evaluation.compare import count_macs  # noqa: E402
 from invdn.evaluation.published import PUBLISHED  # noqa: E402
 from invdn.evaluation.realnoise import evaluate_pairs, load_pairs  # noqa: E402
 from invdn.evaluation.standard import (  # noqa: E402

@@ -15,7 +15,7 @@ import torch
 from invdn.cli.main import main
 from invdn.data import FoldersDataModule, SyntheticDataModule
 from invdn.errors import InvdnError
-from invdn.inference.evaluate import SSIM_MIN_SIDE
+from invdn.evaluation.protocol import SSIM_MIN_SIDE
 from invdn.io.images import read_image, write_image
 from invdn.io.weights import save_weights
 from invdn.nn import InvDN

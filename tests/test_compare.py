@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from invdn.analysis.compare import available_models, count_macs, model_config_by_name
 from invdn.cli.main import main
+from invdn.evaluation.compare import available_models, count_macs, model_config_by_name
 from invdn.io.weights import save_weights
 from invdn.nn import InvDN
 
@@ -82,7 +82,7 @@ def test_compare_quality_scores_trained_models_on_the_test_set(tmp_path):
     assert rows["tiny"]["psnr"] == pytest.approx((scored["gauss25"]["psnr"]
                                                   + scored["camera"]["psnr"]) / 2)
     # the same inputs as bench/quality.py: scoring the identity gives the noisy PSNR
-    from invdn.inference.testset import score
+    from invdn.evaluation.testset import score
     noisy = score(lambda img: img, ["gauss25"], crop=48)["settings"]["gauss25"]["psnr"]
     assert 19.5 < noisy < 21.5
     md = (out / "compare.md").read_text()

@@ -14,7 +14,7 @@ from invdn.io.images import read_image
 
 @pytest.mark.skipif(not default_weights_path().is_file(), reason="no default weights installed")
 def test_demo_writes_the_triptych_and_improves_psnr(tmp_path, capsys, monkeypatch):
-    import invdn.inference.demo as demo
+    import invdn.evaluation.demo as demo
 
     real = demo.run_demo
     monkeypatch.setattr(demo, "run_demo", lambda out, **kw: real(out, crop=64, **kw))

@@ -13,8 +13,8 @@ import torch
 from skimage import data
 from skimage.metrics import peak_signal_noise_ratio
 
-from invdn.analysis.compare import read_report
 from invdn.cli.main import main
+from invdn.evaluation.compare import read_report
 from invdn.io.images import read_image, write_image
 from invdn.io.weights import save_weights
 from invdn.nn import DANetDenoiser, InvDN

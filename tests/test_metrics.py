@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from invdn.inference.evaluate import PSNR_CAP, block_metrics
+from invdn.evaluation.protocol import PSNR_CAP, block_metrics
 from invdn.io.images import from_float
 from invdn.metrics import psnr, ssim, to_uint8_levels
 from invdn.training.losses import ssim_loss

@@ -10,7 +10,7 @@ import torch
 from invdn.cli.main import main
 from invdn.data.noise import GaussianNoise
 from invdn.data.synthetic import bundled_image
-from invdn.inference.evaluate import block_metrics
+from invdn.evaluation.protocol import block_metrics
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
 from invdn.io.images import image_to_tensor, read_image, tensor_to_image, write_image
 from invdn.io.weights import model_config

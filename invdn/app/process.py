@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from invdn.errors import InvdnError
+from invdn.evaluation.classical import estimate_noise_sigma
 from invdn.inference.batch import fit_bit_depth
-from invdn.inference.classical import estimate_noise_sigma
 from invdn.inference.pipeline import CheckpointFn, Denoiser, ProgressFn
 from invdn.io.images import ImageMeta, megapixels_text, read_image, read_meta, to_float, write_image
 from invdn.io.images import ImageTooLarge as PixelLimit

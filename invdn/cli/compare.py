@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from invdn.analysis.compare import (
+    from invdn.errors import InvdnError
+    from invdn.evaluation.compare import (
         DEFAULT,
         build_named_model,
         compare,
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         read_report,
         to_markdown,
     )
-    from invdn.errors import InvdnError
     from invdn.inference.device import resolve_device
     from invdn.inference.loading import load_checkpoint_or_default
     from invdn.io.atomic import write_text

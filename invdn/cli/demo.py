@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from invdn.errors import InvdnError
-    from invdn.inference.demo import run_demo
+    from invdn.evaluation.demo import run_demo
 
     if not 0 < args.sigma <= 255:
         raise InvdnError(f"--sigma must be in (0, 255], got {args.sigma:g}")

@@ -79,7 +79,7 @@ def _check(args: argparse.Namespace) -> None:
 def _denoiser(args: argparse.Namespace):
     """(denoise function, report fields describing it)."""
     from invdn.errors import InvdnError
-    from invdn.inference.evaluate import MODEL_METHODS, classical_fn
+    from invdn.evaluation.evaluate import MODEL_METHODS, classical_fn
 
     if args.method not in MODEL_METHODS:
         sigma = None if args.sigma is None else args.sigma / 255.0
@@ -102,15 +102,9 @@ def _denoiser(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from invdn.evaluation.evaluate import folder_samples, mat_samples, run_evaluation
+    from invdn.evaluation.reports import summarize, write_reports, write_submission
     from invdn.inference.batch import make_output_folder
-    from invdn.inference.evaluate import (
-        folder_samples,
-        mat_samples,
-        run_evaluation,
-        summarize,
-        write_reports,
-        write_submission,
-    )
 
     _check(args)
     denoise, fields = _denoiser(args)

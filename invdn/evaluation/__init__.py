@@ -1,5 +1,13 @@
-"""Evaluation: the field's standard test sets and their protocol (`standard`), real camera
-noise pairs (`realnoise`) and the published results to compare with (`published`).
+"""Evaluation: scoring denoisers, in one package.
 
-Nothing here is trained on; the test images themselves live outside the project.
+- the scoring rule (`protocol`: PSNR/SSIM on integer images, the SIDD protocol) on top of the
+  one PSNR/SSIM implementation, `invdn.metrics`;
+- test data and its protocols: SIDD blocks and paired folders (`evaluate`, `invdn evaluate`),
+  the built-in test set of bundled photos (`testset`), the field's standard sets (`standard`),
+  real camera noise pairs (`realnoise`), the shipped demo (`demo`, `invdn demo`);
+- the denoisers to compare with: classical baselines (`classical`), published rows
+  (`published`), cost and quality side by side (`compare`, `invdn compare`);
+- reports (`reports`: JSON, Markdown, figures, SIDD submissions).
+
+Nothing here is trained on; the standard and real-noise images live outside the project.
 """

@@ -6,7 +6,7 @@ generator seeded once per (set, σ) (`np.random.seed(0)`), images in sorted file
 clipped, not quantized**. `protocol="8bit"` draws the same noise and then clips and rounds the
 noisy image to 8 bits: what a user's file, and `invdn denoise`, see. Scores: PSNR/SSIM of the
 output clipped to [0, 1] and rounded to uint8, against the uint8 clean image, all channels
-(`invdn.inference.evaluate.block_metrics`); a set's score is the mean over its images. Gray
+(`invdn.evaluation.protocol.block_metrics`); a set's score is the mean over its images. Gray
 sets are denoised and scored as gray images.
 
 The sets are not part of the project (evaluation only, never trained on): `root` is a folder
@@ -100,7 +100,7 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 
 def score(denoised: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
     """(PSNR dB, SSIM) of a float output against the uint8 clean image."""
-    from invdn.inference.evaluate import block_metrics
+    from invdn.evaluation.protocol import block_metrics
 
     return block_metrics(to_uint8(denoised), clean)
 

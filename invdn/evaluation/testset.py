@@ -3,7 +3,7 @@ its own fixed-seed synthetic noise per setting, quantized to 8 bits like a real 
 
 One home for `bench/quality.py` and `invdn compare --quality`: the same images, settings and
 seeds give the same noisy inputs everywhere. Scores follow the SIDD protocol of
-`invdn.inference.evaluate.block_metrics` (uint8, all channels, Gaussian-window SSIM).
+`invdn.evaluation.protocol.block_metrics` (uint8, all channels, Gaussian-window SSIM).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def score(denoise: Callable[[np.ndarray], np.ndarray], settings: Sequence[str] |
           images: Sequence[str] = QUALITY_TEST, crop: int | None = None) -> dict:
     """Mean PSNR/SSIM of `denoise` (uint8 `(H, W, 3)` → uint8) per setting over the test
     images, and over all settings: `{"settings": {name: {"psnr", "ssim"}}, "psnr", "ssim"}`."""
-    from invdn.inference.evaluate import block_metrics
+    from invdn.evaluation.protocol import block_metrics
 
     per: dict[str, list[tuple[float, float]]] = {}
     for _, setting, clean, noisy in test_cases(settings, images, crop):

@@ -34,10 +34,10 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     `clean.png` into `out_dir`."""
     from invdn.data.noise import GaussianNoise
     from invdn.data.synthetic import bundled_image
-    from invdn.inference.evaluate import block_metrics
+    from invdn.evaluation.protocol import block_metrics
+    from invdn.evaluation.testset import center
     from invdn.inference.loading import load_checkpoint_or_default
     from invdn.inference.pipeline import DenoiseOptions, Denoiser
-    from invdn.inference.testset import center
     from invdn.io.images import image_to_tensor, tensor_to_image
     from invdn.timing import Stopwatch
 

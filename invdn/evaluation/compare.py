@@ -177,9 +177,9 @@ def read_report(spec: str) -> tuple[str, dict[str, Any]]:
 def score_on_test_set(model: nn.Module, settings: list[str] | None, crop: int | None,
                       device: torch.device) -> dict[str, Any]:
     """PSNR/SSIM of `model` (one latent sample, seed 0, untiled) on the built-in test set
-    (`invdn.inference.testset`): per setting and their mean."""
+    (`invdn.evaluation.testset`): per setting and their mean."""
+    from invdn.evaluation.testset import score
     from invdn.inference.pipeline import DenoiseOptions, Denoiser
-    from invdn.inference.testset import score
 
     denoiser = Denoiser(model, DenoiseOptions(tile=0), device=device)
     return score(denoiser, settings, crop=crop)
@@ -190,11 +190,11 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
             quality_crop: int | None = 256, trained: set[str] | None = None) -> dict[str, Any]:
     """Rows for each model (parameters, MACs at 256², time and memory at `size`) and quality
     columns from evaluate reports matched by name; reports without a model get their own row.
-    With `quality` (noise-setting names of `invdn.inference.testset`; [] for all of them) the
+    With `quality` (noise-setting names of `invdn.evaluation.testset`; [] for all of them) the
     models named in `trained` are also scored on the built-in test set (centre crops of
     `quality_crop`², whole images when None) — models with random weights are not scored."""
     if quality:
-        from invdn.inference.testset import check_settings
+        from invdn.evaluation.testset import check_settings
 
         check_settings(quality)  # before any model is measured
     sizes = default_model_sizes()
@@ -227,7 +227,7 @@ def compare(models: dict[str, nn.Module], reports: dict[str, dict[str, Any]], si
         "mac_size": MAC_SIZE, "time_size": size, "device": str(device),
         "torch_threads": torch.get_num_threads(), "repeats": repeats, "rows": rows,
         "quality": None if quality is None else {
-            "test_set": "invdn.inference.testset (bundled photos never trained on)",
+            "test_set": "invdn.evaluation.testset (bundled photos never trained on)",
             "settings": quality or "all", "crop": quality_crop},
         "notes": "MACs = FLOPs/2 from torch.utils.flop_counter (conv/matmul only); denoise = "
                  "forward + inverse for InvDN, forward for CNNs; time = median of repeats "
@@ -265,7 +265,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{_fmt(r.get('psnr'), '.2f')} | {_fmt(r.get('ssim'), '.4f')} |")
     scored = [r for r in result["rows"] if r.get("quality_settings")]
     if scored:
-        from invdn.inference.testset import HEADS
+        from invdn.evaluation.testset import HEADS
 
         names = list(scored[0]["quality_settings"])
         q = result["quality"]
