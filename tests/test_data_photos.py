@@ -109,3 +109,39 @@ def test_val_count_zero_trains_on_the_whole_folder_and_validates_on_bundled_phot
     dm.setup("fit")
     assert len(dm.train_set.sources) == 3
     assert [v["name"] for v in dm.val_set] == ["chelsea", "coffee"]
+
+
+def test_bsds_sources_leave_out_the_test_split_and_set12s_starfish(tmp_path):
+    from invdn.data.photos import BSDS300_TEST, BSDS_PACKAGE, bsds_sources
+
+    assert len(BSDS300_TEST) == 100 and "101085" in BSDS300_TEST  # CBSD68's first image
+    folder = tmp_path / "BSDS500" / "data" / "images"
+    for split, stem in (("train", "2092"), ("train", "12003"), ("val", "101085"),
+                        ("test", "100007"), ("test", "notes")):
+        write_image(folder / split / f"{stem}.jpg", photo(int(stem) if stem.isdigit() else 0,
+                                                          32, 48))
+    found = bsds_sources(tmp_path / "BSDS500")
+    assert [Path(s.path).stem for s in found] == ["2092", "100007"]
+    assert all(s.package == BSDS_PACKAGE and "non-commercial" in s.licence for s in found)
+    out = tmp_path / "out"
+    prepare_photos(out, found, log=lambda _: None)
+    assert sorted(p.name for p in out.glob("*.png")) == ["bsds500__100007.png",
+                                                         "bsds500__2092.png"]
+    with pytest.raises(InvdnError, match="BSDS300 test split"):
+        prepare_photos(out, [PhotoSource(BSDS_PACKAGE, str(folder / "val" / "101085.jpg"),
+                                         "x", "y")])
+    with pytest.raises(InvdnError, match="does not exist"):
+        bsds_sources(tmp_path / "missing")
+    with pytest.raises(InvdnError, match="no BSDS photographs"):
+        bsds_sources(folder / "val")
+
+
+def test_cli_prepare_photos_takes_a_bsds_folder(tmp_path, capsys, monkeypatch):
+    import invdn.data.photos as photos
+
+    monkeypatch.setattr(photos, "SOURCES", ())
+    write_image(tmp_path / "bsds" / "2092.jpg", photo(3, 40, 60))
+    assert main(["prepare", "photos", str(tmp_path / "out"), "--bsds",
+                 str(tmp_path / "bsds")]) == 0
+    assert (tmp_path / "out" / "bsds500__2092.png").is_file()
+    assert "1 photos" in capsys.readouterr().out

@@ -30,7 +30,7 @@ def test_quality_bench_smoke(tmp_path):
     result = json.loads((out / "quality.json").read_text())
     methods = {"noisy", "invdn", "invdn_mc8", "invdn_x8", "danet", "nlm", "wavelet"}
     assert set(result["summary"]) == methods
-    settings = {"gauss15", "gauss25", "gauss50", "poisson_gaussian", "camera"}
+    settings = {"gauss15", "gauss25", "gauss50", "poisson_gaussian", "camera", "jpeg"}
     assert len(result["records"]) == len(methods) * len(settings)
     noisy = result["summary"]["noisy"]["settings"]
     # the noise really has the advertised strength: PSNR of noisy falls as sigma grows
@@ -42,7 +42,9 @@ def test_quality_bench_smoke(tmp_path):
     assert 1e-3 <= camera["shot"][0] <= 3e-3 and len(camera["rgb2cam"][0]) == 3
     table = (out / "quality.md").read_text()
     assert "| InvDN (MC 8) |" in table and "σ=25" in table and "Poisson–Gaussian" in table
-    assert "| camera | s/MP |" in table
+    assert "| camera | σ=20 JPEG q95 4:2:0 | s/MP |" in table
+    # the JPEG setting: σ = 20 noise on 8-bit levels, then a quality-95 4:2:0 JPEG
+    assert 23 < noisy["jpeg"]["psnr"] < 27
     grid = read_image(out / "quality_grid.png")
     assert grid.shape[0] == 48 + 24 and grid.shape[2] == 3 and grid.dtype == np.uint8
     assert not list(out.glob(".*tmp"))

@@ -165,3 +165,21 @@ def test_danet_baseline_shares_the_shipped_recipe():
         {"max_steps", "max_time"}
     # equal wall time with the shipped default's first two stages (50 min 29 s + 87 min 41 s)
     assert danet["trainer"]["max_time"] == "00:02:18:10" and danet["init_weights"] is None
+
+
+def test_photo_recipe_continues_the_default_on_photograph_noise_without_test_images():
+    """experiment=photo (the second default): the shipped model continued from the packaged
+    weights, photograph noise with gray patches, and no bundled image of a test set (camera is
+    Set12's cameraman)."""
+    from invdn.data.noise import PhotoNoise, build_noise
+    from invdn.data.synthetic import RESERVED
+
+    cfg = OmegaConf.to_container(compose_config(["experiment=photo", "run_dir=r"]), resolve=True)
+    shipped = OmegaConf.to_container(compose_config(["experiment=shipped", "run_dir=r"]),
+                                     resolve=True)
+    assert cfg["model"] == shipped["model"]
+    assert cfg["init_weights"] == "invdn/pretrained/default_invdn.pt"
+    assert isinstance(build_noise(cfg["data"]["noise"]), PhotoNoise)
+    assert 0 < cfg["data"]["gray"] < 1
+    assert "camera" not in cfg["data"]["train_images"]
+    assert not set(cfg["data"]["train_images"]) & set(RESERVED)

@@ -146,6 +146,8 @@ class SyntheticImages(Dataset):
         return len(self.sources) * (2 if self.gray else 1)
 
     def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < len(self):
+            raise IndexError(index)  # iteration stops here (the index wraps for gray copies)
         source = index % len(self.sources)
         clean = to_tensor(center_crop(_load_clean(self.sources[source]), self.crop))
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
