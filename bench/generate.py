@@ -5,7 +5,7 @@
 
 For each held-out photo (chelsea, coffee, motorcycle; none was trained on) and each noise setting
 (Gaussian σ = 15, 25, 50 and Poisson–Gaussian, the same seeds and 8-bit quantisation as
-bench/quality.py), the noisy image goes through `invdn.inference.generate.NoiseGenerator` with
+bench/quality.py), the noisy image goes through `invdn.inference.resample.LatentResampler` with
 default options (the shipped default weights unless --checkpoint). Reported per setting (means
 over images and realizations; grey levels on the 0–255 scale):
 
@@ -37,8 +37,8 @@ from _common import machine  # noqa: E402
 
 from invdn.data.synthetic import QUALITY_TEST, bundled_image  # noqa: E402
 from invdn.evaluation.testset import SETTINGS, center, noise_seed, noisy_copy  # noqa: E402
-from invdn.inference.generate import GenerateOptions, NoiseGenerator  # noqa: E402
 from invdn.inference.loading import load_checkpoint_or_default  # noqa: E402
+from invdn.inference.resample import LatentResampler, ResampleOptions  # noqa: E402
 from invdn.io.atomic import write_atomic, write_json, write_text  # noqa: E402
 
 NAMES = ("gauss15", "gauss25", "gauss50", "poisson_gaussian")
@@ -69,7 +69,7 @@ def compare(real: np.ndarray, generated: np.ndarray) -> dict:
 def run(args: argparse.Namespace) -> dict:
     model = load_checkpoint_or_default(args.checkpoint)
     settings = [s for s in SETTINGS if s.name in NAMES]
-    gen = NoiseGenerator(model, GenerateOptions(count=args.count, tile=0, seed=0), "cpu")
+    gen = LatentResampler(model, ResampleOptions(count=args.count, tile=0, seed=0), "cpu")
     records, example = [], None
     for i, name in enumerate(args.images):
         clean = center(bundled_image(name), args.crop)

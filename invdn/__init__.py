@@ -11,10 +11,20 @@ _LAZY = {
     "Denoiser": "invdn.inference.pipeline",               # arrays/tensors in memory
     "DenoiseOptions": "invdn.inference.pipeline",
     "denoise_files": "invdn.inference.files",             # invdn denoise
-    "GenerateOptions": "invdn.inference.generate",
-    "generate_files": "invdn.inference.generate_files",   # invdn generate
+    "ResampleOptions": "invdn.inference.resample",
+    "resample_files": "invdn.inference.files",            # invdn generate
+    "export_checkpoint": "invdn.inference.export",        # invdn export
+    "EvaluateOptions": "invdn.evaluation.evaluate",
+    "evaluate": "invdn.evaluation.evaluate",              # invdn evaluate
+    "compare_models": "invdn.evaluation.compare",         # invdn compare
+    "run_demo": "invdn.evaluation.demo",                  # invdn demo
+    "system_info": "invdn.about",                         # invdn info
+    "prepare": "invdn.data.prepare",                      # invdn prepare
     "compose_config": "invdn.training.config",            # invdn train --cfg
     "train": "invdn.training.run",                        # invdn train
+    "explain_relu_collapse": "invdn.analysis.explain",    # invdn explain relu-collapse
+    "explain_memory": "invdn.analysis.explain",           # invdn explain memory
+    "serve": "invdn.app.server",                          # invdn serve
 }
 
 __all__ = ["InvdnError", "OptionError", "__version__", *_LAZY]

@@ -6,6 +6,8 @@ their own arguments with `check(key, value)` against the same entries, so a `Den
 or datamodule built from Python is held to the same rule with the same message. A key absent
 from a config (another data module, another scheduler) is not checked; a key absent from the
 table is left to its component (model and loss keys: `invdn.nn`, `invdn.training.losses`).
+It sits beside `invdn.checks`, below `invdn.data` and `invdn.training`, which both check their
+keys against it.
 
 Every message is one line naming the key, the bad value and what to set instead, e.g.
 `trainer.max_steps=-5 must be an integer >= 1 (or -1 with trainer.max_epochs)`.

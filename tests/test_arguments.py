@@ -117,7 +117,7 @@ def test_model_option_errors(files, tmp_path, capsys, monkeypatch, command, extr
 @pytest.mark.parametrize(("argv", "message"), [
     (lambda f, o: denoise_args(f, o, "--max-megapixels", -1), "--max-megapixels -1 must be > 0"),
     (lambda f, o: evaluate_args(f, o)[:2] + [str(f / "nowhere")] + evaluate_args(f, o)[3:],
-     "--noisy-dir {root}/nowhere: no such folder"),
+     "--noisy-dir {root}/nowhere is not a folder; pass a folder of images"),
     (lambda f, o: ["evaluate", "--noisy-dir", str(f), "-o", str(o)],
      "--noisy-dir and --clean-dir go together"),
 ], ids=["max-megapixels", "missing folder", "one folder"])

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from invdn.cli.main import main
-from invdn.inference.generate import (
-    GenerateOptions,
-    NoiseGenerator,
+from invdn.inference.resample import (
+    LatentResampler,
+    ResampleOptions,
     finest_scale_channels,
     noise_statistics,
 )
@@ -40,17 +40,17 @@ def test_finest_scale_channels_of_invdn():
 def test_realizations_keep_what_they_should(tiny):
     model, _ = tiny
     x = torch.from_numpy(photo()).permute(2, 0, 1)[None].float() / 255
-    gen = NoiseGenerator(model, GenerateOptions(count=3, tile=0), "cpu")
-    clean, reals = gen.generate_tensor(x, key=(1,))
+    gen = LatentResampler(model, ResampleOptions(count=3, tile=0), "cpu")
+    clean, reals = gen.resample_tensor(x, key=(1,))
     assert clean.shape == (1, 3, 24, 28) and reals.shape == (3, 3, 24, 28)
     assert not torch.equal(reals[0], reals[1])
     # temperature 0 on every channel: the noise is gone, the clean latent remains
-    calm = NoiseGenerator(model, GenerateOptions(count=2, temperature=0, tile=0), "cpu")
-    _, still = calm.generate_tensor(x, key=(1,))
+    calm = LatentResampler(model, ResampleOptions(count=2, temperature=0, tile=0), "cpu")
+    _, still = calm.resample_tensor(x, key=(1,))
     torch.testing.assert_close(still[0], still[1])
     # mode high keeps the coarse noise: closer to the input than mode all
-    high = NoiseGenerator(model, GenerateOptions(count=3, mode="high", tile=0), "cpu")
-    _, reals_high = high.generate_tensor(x, key=(1,))
+    high = LatentResampler(model, ResampleOptions(count=3, mode="high", tile=0), "cpu")
+    _, reals_high = high.resample_tensor(x, key=(1,))
     assert (reals_high - x).abs().mean() < (reals - x).abs().mean()
 
 
@@ -58,10 +58,10 @@ def test_tiled_generation_is_close_to_untiled(tiny):
     from skimage import data
 
     x = torch.from_numpy(data.astronaut()[::4, ::4].copy()).permute(2, 0, 1)[None].float() / 255
-    whole = NoiseGenerator(tiny[0], GenerateOptions(count=1, tile=0), "cpu")
-    tiled = NoiseGenerator(tiny[0], GenerateOptions(count=1, tile=64, overlap=16), "cpu")
-    _, a = whole.generate_tensor(x)
-    _, b = tiled.generate_tensor(x)
+    whole = LatentResampler(tiny[0], ResampleOptions(count=1, tile=0), "cpu")
+    tiled = LatentResampler(tiny[0], ResampleOptions(count=1, tile=64, overlap=16), "cpu")
+    _, a = whole.resample_tensor(x)
+    _, b = tiled.resample_tensor(x)
     assert (a - b).abs().mean() < 0.02
 
 

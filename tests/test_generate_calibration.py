@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from invdn.inference.generate import GenerateOptions, NoiseGenerator, robust_noise_std
 from invdn.inference.loading import default_weights_path, load_checkpoint_or_default
+from invdn.inference.resample import LatentResampler, ResampleOptions, robust_noise_std
 
 
 def test_robust_noise_std_of_white_noise_on_a_photo():
@@ -55,18 +55,18 @@ def test_generated_noise_matches_the_inputs_level_with_the_default_weights():
     img = bundled_image("motorcycle")
     clean = image_to_tensor(np.ascontiguousarray(img[150:278, 300:428]))
     noisy = (GaussianNoise(25.0)(clean, torch.Generator().manual_seed(1)) * 255).round() / 255
-    gen = NoiseGenerator(load_checkpoint_or_default(None), GenerateOptions(count=2, tile=0), "cpu")
-    est, reals = gen.generate_tensor(noisy)
+    gen = LatentResampler(load_checkpoint_or_default(None), ResampleOptions(count=2, tile=0), "cpu")
+    est, reals = gen.resample_tensor(noisy)
     ratio = float((reals - est).std() / (noisy - clean).std())
     # before the calibration: 0.2–0.5 at every σ (the latent's size was matched, not the noise)
     assert 0.7 < ratio < 1.3, ratio
-    half = NoiseGenerator(gen.model, GenerateOptions(count=1, tile=0, temperature=0.5), "cpu")
-    _, weaker = half.generate_tensor(noisy)
+    half = LatentResampler(gen.model, ResampleOptions(count=1, tile=0, temperature=0.5), "cpu")
+    _, weaker = half.resample_tensor(noisy)
     assert float((weaker - est).std()) < float((reals - est).std())
 
 
 def test_interpolate_scale_hits_the_target_between_grid_points():
-    from invdn.inference.generate import interpolate_scale
+    from invdn.inference.resample import interpolate_scale
 
     scales = [0.5, 1.0, 2.0]
     levels = [5.0, 10.0, 20.0]  # level ∝ scale: the interpolation is exact in log-log

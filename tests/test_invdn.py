@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from invdn import InvDN
+from invdn.evaluation.sizes import default_model_sizes
 from invdn.nn.coupling import CouplingBlock
-from invdn.nn.sizes import count_parameters, default_model_sizes
+from invdn.nn.sizes import count_parameters
 
 
 def test_default_parameter_count():

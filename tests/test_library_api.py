@@ -1,5 +1,5 @@
 """The Python entry points behave like their commands: `invdn.denoise_files` like
-`invdn denoise`, `invdn.generate_files` like `invdn generate`, `invdn.train` like `invdn train`;
+`invdn denoise`, `invdn.resample_files` like `invdn generate`, `invdn.train` like `invdn train`;
 option errors are worded by keyword in Python and by flag on the command line."""
 
 from __future__ import annotations
@@ -73,13 +73,13 @@ def test_denoise_files_is_invdn_denoise(tmp_path, inputs, tiny, capsys):
     assert lib == cli  # byte for byte
 
 
-def test_generate_files_is_invdn_generate(tmp_path, inputs, tiny, capsys):
+def test_resample_files_is_invdn_generate(tmp_path, inputs, tiny, capsys):
     _, weights = tiny
-    options = invdn.GenerateOptions(count=2, samples=1, seed=5, tile=0)
+    options = invdn.ResampleOptions(count=2, samples=1, seed=5, tile=0)
     flags = ["--checkpoint", str(weights), "--count", "2", "--samples", "1", "--seed", "5",
              "--tile", "0", "--device", "cpu", "-q"]
     for attempt in ("first", "again"):
-        result = invdn.generate_files([inputs], tmp_path / "lib", checkpoint=weights,
+        result = invdn.resample_files([inputs], tmp_path / "lib", checkpoint=weights,
                                       options=options, device="cpu", report=lambda line: None)
         capsys.readouterr()
         assert main(["generate", str(inputs), "-o", str(tmp_path / "cli"), *flags]) == 1
@@ -112,8 +112,8 @@ def test_train_is_invdn_train(tmp_path, capsys):
     (lambda i, o, w: invdn.denoise_files([i], o, checkpoint=w, max_megapixels=0),
      ["denoise", "--max-megapixels", "0"], "max_megapixels=0 must be > 0",
      "--max-megapixels 0 must be > 0"),
-    (lambda i, o, w: invdn.generate_files([i], o, checkpoint=w,
-                                          options=invdn.GenerateOptions(window=4)),
+    (lambda i, o, w: invdn.resample_files([i], o, checkpoint=w,
+                                          options=invdn.ResampleOptions(window=4)),
      ["generate", "--window", "4"], "window=4 must be an odd number >= 1",
      "--window 4 must be an odd number >= 1"),
 ], ids=["samples", "max_megapixels", "window"])

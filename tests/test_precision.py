@@ -144,19 +144,18 @@ def test_denoiser_bf16_on_models_without_fast_path():
         assert out.dtype == np.uint8 and np.abs(out.astype(int) - ref.astype(int)).max() <= 4
 
 
-def test_cli_precision_reaches_the_denoiser(monkeypatch):
+def test_cli_precision_reaches_the_denoiser():
     import argparse
 
-    import invdn.inference.loading as loading
-    from invdn.cli.denoise import add_arguments, make_denoiser
+    from invdn.cli.common import denoise_options
+    from invdn.cli.denoise import add_arguments
 
-    monkeypatch.setattr(loading, "load_checkpoint_or_default",
-                        lambda _: model_of(levels=1, blocks=[1], width=8))
+    model = model_of(levels=1, blocks=[1], width=8)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     for flag, dtype in (("fp32", torch.float32), ("bf16", BF16)):
         args = parser.parse_args(["in.png", "-o", "out", "--precision", flag, "--device", "cpu"])
-        assert make_denoiser(args).dtype == dtype
+        assert Denoiser(model, denoise_options(args), args.device).dtype == dtype
     assert parser.parse_args(["in.png", "-o", "out"]).precision == "auto"
     with pytest.raises(SystemExit):
         parser.parse_args(["in.png", "-o", "out", "--precision", "fp16"])

@@ -1,4 +1,4 @@
-"""invdn.training.schema: every key of the `invdn train` config checked by one table, each bad
+"""invdn.schema: every key of the `invdn train` config checked by one table, each bad
 value rejected in one line that names the key, the value and what to set instead."""
 
 import copy
@@ -8,8 +8,8 @@ from omegaconf import OmegaConf
 
 from invdn.checks import ConfigError
 from invdn.errors import InvdnError
+from invdn.schema import _ABSENT, TRAIN_SCHEMA, _lookup, check, validate
 from invdn.training.config import check_config, compose_config, config_options, instantiate
-from invdn.training.schema import _ABSENT, TRAIN_SCHEMA, _lookup, check, validate
 
 # configs that between them hold every key of the table
 VARIANTS = [[], ["data=sidd"], ["data=folders"], ["system/scheduler=warmup_cosine"],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
-from invdn.errors import OptionError
+from invdn.checks import Checked, Choice, Int, Number, Rule
+from invdn.inference.device import PRECISIONS
 
 
 @dataclass(frozen=True)
-class ServeConfig:
+class ServeConfig(Checked):
     """`max_upload_mb`: bytes of one uploaded image (MB = 10^6 bytes); `max_megapixels`: the
     decompression-bomb guard of :func:`invdn.io.images.read_image`, as in `invdn denoise`;
     `max_untiled_megapixels`: largest image allowed with tile 0 (whole image at once, memory
@@ -38,13 +40,12 @@ class ServeConfig:
     header_timeout_s: float = 30.0
     shutdown_grace_s: float = 3.0
 
-    def __post_init__(self) -> None:
+    RULES: ClassVar[dict[str, Rule]] = {
+        key: Int(1, noun="") if key in ("queue_size", "max_samples") else Number(above=0, noun="")
         for key in ("max_upload_mb", "max_megapixels", "queue_size", "max_untiled_megapixels",
                     "max_samples", "result_ttl_s", "result_budget_mb", "read_timeout_s",
-                    "header_timeout_s", "shutdown_grace_s"):
-            value = getattr(self, key)
-            if not value > 0:
-                raise OptionError(key, f"{value:g}", "must be > 0")
+                    "header_timeout_s", "shutdown_grace_s")
+    } | {"precision": Choice(PRECISIONS)}
 
     @property
     def max_upload_bytes(self) -> int:

@@ -22,9 +22,8 @@ examples:
 from __future__ import annotations
 
 import argparse
-import json
 
-from invdn.cli.denoise import add_device_arguments
+from invdn.cli.common import add_device_arguments
 
 HELP = "table of parameters, MACs, time, memory and PSNR/SSIM of InvDN vs DANet"
 
@@ -53,46 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from invdn.evaluation.compare import compare_models
 
-    from invdn.errors import InvdnError
-    from invdn.evaluation.compare import (
-        DEFAULT,
-        build_named_model,
-        compare,
-        plot,
-        read_report,
-        to_markdown,
-    )
-    from invdn.inference.device import resolve_device
-    from invdn.inference.loading import load_checkpoint_or_default
-    from invdn.io.atomic import write_text
-    from invdn.io.weights import load_model
-
-    if args.size < 4 or args.size % 4 or args.repeats < 1:
-        raise InvdnError(f"--size must be a multiple of 4 (got {args.size}) and --repeats >= 1")
-    if args.quality_crop < 0:
-        raise InvdnError(f"--quality-crop must be >= 0 (0: whole images), got {args.quality_crop}")
-    names = args.model or ([] if args.checkpoint else ["default", "invdn", "danet"])
-    models = {name: load_checkpoint_or_default(None) if name == DEFAULT else build_named_model(name)
-              for name in names}
-    trained = {DEFAULT} & set(names)
-    for path in args.checkpoint:
-        name = Path(path).stem
-        if name in models:
-            raise InvdnError(f"two models named {name!r}; rename one of the checkpoint files")
-        models[name] = load_model(path)
-        trained.add(name)
-    reports = dict(read_report(spec) for spec in args.report)
-    result = compare(models, reports, args.size, resolve_device(args.device), args.repeats,
-                     quality=args.quality, quality_crop=args.quality_crop or None, trained=trained)
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise InvdnError(f"-o {out} is a file; give a folder")
-    markdown = to_markdown(result)
-    write_text(out / "compare.json", json.dumps(result, indent=2))
-    write_text(out / "compare.md", markdown)
-    plot(result, out / "compare.png")
-    print(markdown)
-    print(f"wrote {out / 'compare.json'}, compare.md, compare.png")
+    result = compare_models(args.output, models=args.model, checkpoints=args.checkpoint,
+                            reports=args.report, quality=args.quality,
+                            quality_crop=args.quality_crop, size=args.size,
+                            repeats=args.repeats, device=args.device)
+    print(result.markdown)
+    print(f"wrote {result.written[0]}, compare.md, compare.png")
     return 0

@@ -26,9 +26,8 @@ examples:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from invdn.cli.denoise import add_model_arguments
+from invdn.cli.common import add_model_arguments, denoise_options, progress_bar
 
 HELP = "PSNR/SSIM on SIDD .mat blocks or paired folders; SIDD submission files"
 
@@ -54,91 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _check(args: argparse.Namespace) -> None:
-    from invdn.errors import InvdnError
-
-    mat, folders = args.noisy is not None, args.noisy_dir is not None or args.clean_dir is not None
-    if mat == folders:
-        raise InvdnError("give either --noisy MAT (with --gt MAT or --submit) or --noisy-dir "
-                         "and --clean-dir")
-    if folders and (args.noisy_dir is None or args.clean_dir is None):
-        raise InvdnError("--noisy-dir and --clean-dir go together; pass both folders")
-    for flag, folder in (("--noisy-dir", args.noisy_dir), ("--clean-dir", args.clean_dir)):
-        if folder is not None and not Path(folder).is_dir():
-            raise InvdnError(f"{flag} {folder}: no such folder")
-    if mat and args.gt is None and not args.submit:
-        raise InvdnError("--noisy without --gt has nothing to score; add --gt MAT or --submit")
-    if args.submit and (not mat or args.limit is not None):
-        raise InvdnError("--submit needs the full --noisy benchmark .mat and no --limit")
-    if args.limit is not None and args.limit < 1:
-        raise InvdnError(f"--limit must be >= 1, got {args.limit}")
-    if args.sigma is not None and args.sigma < 0:
-        raise InvdnError(f"--sigma must be >= 0 (8-bit levels), got {args.sigma}")
-
-
-def _denoiser(args: argparse.Namespace):
-    """(denoise function, report fields describing it)."""
-    from invdn.errors import InvdnError
-    from invdn.evaluation.evaluate import MODEL_METHODS, classical_fn
-
-    if args.method not in MODEL_METHODS:
-        sigma = None if args.sigma is None else args.sigma / 255.0
-        return classical_fn(args.method, sigma), {"sigma_levels": args.sigma, "device": "cpu"}
-    from invdn.cli.denoise import make_denoiser
-    from invdn.nn.protocol import has_latent
-
-    if args.method == "danet" and args.checkpoint is None:
-        raise InvdnError("--method danet needs --checkpoint with trained DANet weights")
-    denoiser = make_denoiser(args)
-    if has_latent(denoiser.model) != (args.method == "invdn"):
-        raise InvdnError(f"--checkpoint holds a {type(denoiser.model).__name__}, not a "
-                         f"{args.method} model; pass the matching --method")
-    o = denoiser.options
-    fields = {"checkpoint": args.checkpoint, "device": str(denoiser.device), "samples": o.samples,
-              "self_ensemble": o.self_ensemble, "seed": o.seed, "tile": o.tile}
-    return denoiser, fields
-
-
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from invdn.evaluation.evaluate import EvaluateOptions, evaluate
 
-    from invdn.evaluation.evaluate import folder_samples, mat_samples, run_evaluation
-    from invdn.evaluation.reports import summarize, write_reports, write_submission
-    from invdn.inference.batch import make_output_folder
-
-    _check(args)
-    denoise, fields = _denoiser(args)
-    if args.noisy is not None:
-        shape, samples = mat_samples(args.noisy, args.gt)
-        source = f"{args.noisy}" + (f" + {args.gt}" if args.gt else "")
-        total = len(samples)
-    else:
-        shape, samples = None, folder_samples(args.noisy_dir, args.clean_dir)
-        source, total = f"{args.noisy_dir} + {args.clean_dir}", None
-    out = make_output_folder(args.output)
-    if args.limit is not None and total is not None:
-        total = min(total, args.limit)
-
-    def bar(items):
-        return tqdm(items, total=total, desc=f"evaluate {args.method}", unit="img",
-                    disable=True if args.quiet else None)
-
-    result = run_evaluation(samples, denoise, args.limit, keep_outputs=args.submit,
-                            progress=bar)
-    info = {"name": args.name or args.method, "method": args.method, "source": source,
-            **fields}
-    report = summarize(result["records"], info)
-    written = write_reports(report, result, out)
-    if args.submit:
-        path = out / "SubmitSrgb.mat"
-        write_submission(path, result["outputs"], shape, report["seconds_per_megapixel"])
-        written.append(path)
-    if report["mean_psnr"] is not None:
-        print(f"{report['name']}: PSNR {report['mean_psnr']:.2f} dB, SSIM "
-              f"{report['mean_ssim']:.4f} over {report['count']} images, "
-              f"{report['seconds_per_megapixel']:.3f} s/MP")
-    else:
-        print(f"{report['name']}: {len(report['per_image'])} images denoised, "
-              f"{report['seconds_per_megapixel']:.3f} s/MP")
-    print("wrote " + ", ".join(str(p) for p in written))
+    evaluation = EvaluateOptions(method=args.method, sigma=args.sigma, limit=args.limit,
+                                 submit=args.submit, name=args.name)
+    result = evaluate(args.output, noisy=args.noisy, gt=args.gt, noisy_dir=args.noisy_dir,
+                      clean_dir=args.clean_dir, evaluation=evaluation,
+                      checkpoint=args.checkpoint, options=denoise_options(args),
+                      device=args.device,
+                      progress=progress_bar(args.quiet, f"evaluate {args.method}"))
+    print(result.summary())
+    print("wrote " + ", ".join(str(p) for p in result.written))
     return 0

@@ -44,24 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from invdn.inference.export import export_checkpoint
 
-    from invdn.errors import InvdnError
-    from invdn.inference.export import export_model, export_weights
-    from invdn.inference.loading import load_checkpoint_or_default
-
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise InvdnError(f"{out} exists; pass --overwrite to replace it")
-    if args.checkpoint and out.resolve() == Path(args.checkpoint).resolve():
-        raise InvdnError(f"-o {out} is the checkpoint itself; choose another output file")
-    if args.half and args.format != "weights":
-        raise InvdnError("--half applies to --format weights only; drop it or use --format weights")
-    model = load_checkpoint_or_default(args.checkpoint)
-    if args.format == "weights":
-        report = export_weights(model, out, half=args.half)
-    else:
-        report = export_model(model, out, args.format, *args.example_size, opset=args.opset)
+    report = export_checkpoint(args.output, format=args.format, checkpoint=args.checkpoint,
+                               half=args.half, example_size=tuple(args.example_size),
+                               opset=args.opset, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 
-from invdn.cli.denoise import add_device_arguments
+from invdn.cli.common import add_device_arguments, batch_callbacks, batch_exit, batch_outcome
 
 HELP = "new noisy realizations of images by resampling the latent, with a noise report"
 
@@ -57,15 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from invdn.inference.files import resample_files
+    from invdn.inference.resample import ResampleOptions
 
-    from invdn.cli.denoise import batch_callbacks, batch_exit, batch_outcome
-    from invdn.inference.generate import GenerateOptions
-    from invdn.inference.generate_files import generate_files
-
-    options = GenerateOptions(count=args.count, mode=args.mode, temperature=args.temperature,
+    options = ResampleOptions(count=args.count, mode=args.mode, temperature=args.temperature,
                               window=args.window, samples=args.samples, seed=args.seed,
                               tile=args.tile, overlap=args.overlap)
-    result = generate_files(
+    result = resample_files(
         args.inputs, args.output, checkpoint=args.checkpoint, options=options,
         device=args.device, recursive=args.recursive, overwrite=args.overwrite,
         max_megapixels=args.max_megapixels, **batch_callbacks(args.quiet, "generate"))

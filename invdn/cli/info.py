@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-from pathlib import Path
 
 HELP = "version, devices and parameter counts of the default models"
 
@@ -14,44 +12,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def collect() -> dict:
-    import torch
-
-    from invdn import __version__
-    from invdn.inference.loading import default_weights_path
-    from invdn.nn.sizes import default_model_sizes
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})"
-                    for i in range(torch.cuda.device_count())]
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append("mps")
-    return {
-        "invdn": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "cuda_available": torch.cuda.is_available(),
-        "devices": devices,
-        "cpu_threads": torch.get_num_threads(),
-        "parameters": default_model_sizes(),
-        "default_weights": _weights_info(default_weights_path()),
-    }
-
-
-def _weights_info(path: Path) -> dict:
-    """Path, size and SHA-256 of the installed default weights (`installed: false` if absent)."""
-    import hashlib
-
-    if not path.is_file():
-        return {"path": str(path), "installed": False}
-    data = path.read_bytes()
-    return {"path": str(path), "installed": True, "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()}
-
-
 def run(args: argparse.Namespace) -> int:
-    info = collect()
+    from invdn.about import system_info
+
+    info = system_info()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

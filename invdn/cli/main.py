@@ -1,9 +1,11 @@
 """`invdn` entry point: dispatches to one module per subcommand.
 
-A subcommand module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
-Command modules import nothing heavy at module level (torch and the library are imported inside
-`run`), and only the chosen command's `add_arguments` runs, so `invdn --help` and
-`invdn COMMAND --help` never import torch.
+A subcommand module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`,
+which calls one library function and prints; where a library keyword's flag is not its plain
+spelling, the module's `FLAGS` maps it (`read_timeout_s` → `--read-timeout`), and errors
+(`OptionError`, worded by keyword) are worded here with the flags. Command modules import nothing
+heavy at module level (torch and the library are imported inside `run`), and only the chosen
+command's `add_arguments` runs, so `invdn --help` and `invdn COMMAND --help` never import torch.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         if argv is None or name == chosen:
             module.add_arguments(p)
-            p.set_defaults(_run=module.run)
+            p.set_defaults(_run=module.run, _flags=getattr(module, "FLAGS", {}))
     return parser
 
 
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         # library errors name options as Python keys; here they are flags (train's are keys)
         flag = isinstance(err, OptionError) and args.command != "train"
-        print(f"invdn {args.command}: error: {err.as_flag() if flag else err}", file=sys.stderr)
+        text = err.as_flag(args._flags) if flag else err
+        print(f"invdn {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"invdn {args.command}: interrupted", file=sys.stderr)

@@ -24,7 +24,8 @@ test split's 100 photographs are left out by id). Train on them with
 from __future__ import annotations
 
 import argparse
-import sys
+
+from invdn.cli.common import info
 
 HELP = "crop SIDD into a cache of PNG pairs, or gather clean training photos (resumable)"
 
@@ -50,47 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from invdn.errors import InvdnError
+    from invdn.data.prepare import prepare
 
-    wanted = {"sidd": "ROOT OUT", "photos": "OUT"}[args.dataset]
-    if len(args.paths) != len(wanted.split()):
-        raise InvdnError(f"invdn prepare {args.dataset} takes {wanted}, got "
-                         f"{len(args.paths)} path(s)")
-    if args.dataset == "photos":
-        return _photos(args.paths[0], args.short_side, args.bsds)
-    args.root, args.out = args.paths
-    return _sidd(args)
-
-
-def _photos(out: str, short_side: int, bsds: str | None) -> int:
-    from invdn.data.photos import SOURCES, bsds_sources, prepare_photos
-
-    sources = [*SOURCES, *(bsds_sources(bsds) if bsds else ())]
-    summary = prepare_photos(out, sources, short_side=short_side,
-                             log=lambda line: print(line, file=sys.stderr, flush=True))
-    missing = (f"; {summary['missing']} missing, install: apt-get install "
-               f"{' '.join(summary['missing_packages'])}" if summary["missing"] else "")
-    print(f"photos ready: {summary['out']} ({summary['photos']} photos, {summary['written']} "
-          f"new, {summary['skipped']} kept{missing}); train with "
-          f"`invdn train data.root={summary['out']}`")
-    return 0
-
-
-def _sidd(args: argparse.Namespace) -> int:
-    from invdn.data.cache import CropPlan, prepare_sidd_cache
-    from invdn.errors import InvdnError
-
-    for name in ("crop", "stride", "crops_per_image", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InvdnError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.crop % 4:
-        raise InvdnError(f"--crop {args.crop} must be a multiple of 4 (InvDN's size multiple)")
-    plan = CropPlan(crop=args.crop, stride=args.stride, per_image=args.crops_per_image,
-                    seed=args.seed)
-    summary = prepare_sidd_cache(args.root, args.out, plan, workers=args.workers,
-                                 log=lambda line: print(line, file=sys.stderr, flush=True))
-    print(f"cache ready: {summary['out']} ({summary['scenes']} scenes, {summary['new_crops']} "
-          f"new crops, {summary['skipped']} scenes skipped); train with "
-          f"`invdn train data=sidd data.cache={summary['out']}`")
+    summary = prepare(args.dataset, args.paths, short_side=args.short_side, bsds=args.bsds,
+                      crop=args.crop, stride=args.stride, crops_per_image=args.crops_per_image,
+                      seed=args.seed, workers=args.workers, log=info)
+    print(summary["message"])
     return 0

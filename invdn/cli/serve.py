@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 
-from invdn.cli.denoise import add_device_arguments
+from invdn.cli.common import add_device_arguments
 
 HELP = "web page and HTTP API for denoising (pip install 'invdn[app]')"
+
+# ServeConfig's keywords whose flag is not their plain spelling
+FLAGS = {"read_timeout_s": "--read-timeout", "header_timeout_s": "--read-timeout"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

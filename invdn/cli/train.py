@@ -37,8 +37,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from invdn.errors import InvdnError
-
 HELP = "train a denoiser with Lightning (Hydra overrides: key=value …)"
 
 
@@ -50,43 +48,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from invdn.training.config import compose_config
-    from invdn.training.run import global_rank, summary, train
-
-    overrides = list(args.overrides)
-    show = args.cfg or "--cfg" in overrides
-    overrides = [o for o in overrides if o != "--cfg"]
-    flags = [o for o in overrides if o.startswith("-")]
-    if flags:
-        raise InvdnError(f"unknown option {flags[0]}; options go before the overrides "
-                         "(invdn train --cfg key=value …)")
-    resume = [o for o in overrides if o.startswith("resume=")]
-    if resume:
-        from invdn.training.resume import resume_config
-
-        rest = [o for o in overrides if not o.startswith("resume=")]
-        cfg = resume_config(resume[-1].partition("=")[2], rest)
-    else:
-        cfg = compose_config(overrides)
-    if show:
-        try:
-            print(OmegaConf.to_yaml(cfg, resolve=True), end="")
-        except OmegaConfBaseException as err:
-            raise InvdnError(f"cannot resolve the configuration: {str(err).splitlines()[0]}") \
-                from err
-        return 0
+    from invdn.training.config import compose_config, config_yaml
+    from invdn.training.run import train
     from invdn.training.signals import TrainingInterrupted
 
+    # argparse's REMAINDER keeps a --cfg given after the first override among them
+    show = args.cfg or "--cfg" in args.overrides
+    cfg = compose_config([o for o in args.overrides if o != "--cfg"])
+    if show:
+        print(config_yaml(cfg), end="")
+        return 0
     try:
-        result = train(cfg)
+        result = train(cfg, log=lambda line: print(line, flush=True))
     except TrainingInterrupted as stop:
-        if global_rank() == 0:
+        if stop.rank == 0:
             print(f"invdn train: {stop}", file=sys.stderr, flush=True)
         return stop.exit_code
-    if global_rank() == 0:
-        print(summary(result), flush=True)
+    if result.rank == 0:
+        print(result.summary(), flush=True)
     sys.stdout.flush()
     return 0

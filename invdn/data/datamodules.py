@@ -39,7 +39,7 @@ from invdn.data.synthetic import (
     split_folder,
 )
 from invdn.errors import InvdnError
-from invdn.training.schema import check
+from invdn.schema import check
 
 DEFAULT_NOISE = {"kind": "gaussian", "sigma": [5.0, 50.0]}
 

@@ -11,8 +11,9 @@ import copy
 import json
 import os
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from invdn.errors import InvdnError
+from invdn.checks import Int, check_value
+from invdn.errors import InvdnError, OptionError
+from invdn.evaluation.sizes import default_model_sizes
 from invdn.io.atomic import write_atomic
 from invdn.io.weights import build_model
 from invdn.nn.protocol import has_latent
-from invdn.nn.sizes import count_parameters, default_model_sizes
+from invdn.nn.sizes import count_parameters
 from invdn.timing import Stopwatch
 
 MAC_SIZE = 256  # MACs are reported at 256x256, the size the paper quotes
@@ -317,3 +320,62 @@ def plot(result: dict[str, Any], path: Path) -> None:
 def build_named_model(name: str) -> nn.Module:
     """A randomly initialised model from `conf/model/<name>.yaml` (for cost columns)."""
     return build_model(model_config_by_name(name))
+
+
+@dataclass
+class CompareResult:
+    """The comparison (`table`: rows and settings, as compare.json holds them), its Markdown and
+    the files written."""
+
+    table: dict[str, Any]
+    markdown: str
+    written: list[Path]
+
+
+def compare_models(output: str | Path, *, models: Sequence[str] | None = None,
+                   checkpoints: Sequence[str | Path] = (), reports: Sequence[str] = (),
+                   quality: Sequence[str] | None = None, quality_crop: int = 256,
+                   size: int = 256, repeats: int = 3, device: str | torch.device = "auto"
+                   ) -> CompareResult:
+    """Compare denoisers side by side and write compare.json, compare.md and compare.png into the
+    folder `output`: the library form of `invdn compare`.
+
+    `models`: model config names (`conf/model/<name>.yaml`, random weights: cost columns only)
+    or `default` for the shipped weights (None: default, invdn and danet unless `checkpoints`
+    are given); `checkpoints`: weights files, named by their stem; `reports`: `invdn evaluate`
+    JSON reports (`PATH` or `NAME=PATH`) for the PSNR/SSIM columns; `quality`: score the
+    trained models on the built-in test set (noise-setting names, [] for all of them) on
+    centre crops of `quality_crop`² (0: whole images); time and memory at `size`² (a multiple of
+    4), the median of `repeats` runs."""
+    from invdn.inference.device import resolve_device
+    from invdn.inference.loading import load_checkpoint_or_default
+    from invdn.io.atomic import write_text
+    from invdn.io.weights import load_model
+
+    check_value("size", size, Int(1, multiple=4))
+    check_value("repeats", repeats, Int(1, noun=""))
+    check_value("quality_crop", quality_crop, Int(0, noun="", fix=" (0: whole images)"))
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise OptionError("output", out, "is a file; give a folder")
+    names = list(models) if models else ([] if checkpoints else [DEFAULT, "invdn", "danet"])
+    built = {name: load_checkpoint_or_default(None) if name == DEFAULT else build_named_model(name)
+             for name in names}
+    trained = {DEFAULT} & set(names)
+    for path in checkpoints:
+        name = Path(path).stem
+        if name in built:
+            raise OptionError("checkpoint", path, f"is a second model named {name!r}; rename "
+                                                  "one of the checkpoint files")
+        built[name] = load_model(path)
+        trained.add(name)
+    scores = dict(read_report(spec) for spec in reports)
+    table = compare(built, scores, size, resolve_device(device), repeats,
+                    quality=None if quality is None else list(quality),
+                    quality_crop=quality_crop or None, trained=trained)
+    markdown = to_markdown(table)
+    written = [out / "compare.json", out / "compare.md", out / "compare.png"]
+    write_text(written[0], json.dumps(table, indent=2))
+    write_text(written[1], markdown)
+    plot(table, written[2])
+    return CompareResult(table, markdown, written)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from invdn.checks import Number, check_value
 from invdn.io.images import write_image
 
 
@@ -32,6 +33,7 @@ def run_demo(out_dir: str | Path, image: str = "chelsea", sigma: float = 25.0, c
     """Denoise the central `crop`² of the bundled `image` with Gaussian noise `sigma` (8-bit
     levels) and write `demo.png` (noisy | denoised | clean), `noisy.png`, `denoised.png`,
     `clean.png` into `out_dir`."""
+    check_value("sigma", sigma, Number(above=0, at_most=255, noun=""))
     from invdn.data.noise import GaussianNoise
     from invdn.data.synthetic import bundled_image
     from invdn.evaluation.protocol import block_metrics

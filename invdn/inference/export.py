@@ -186,3 +186,34 @@ def export_weights(model: nn.Module, path: str | Path, half: bool = False, size:
             "verified_shape": list(noisy.shape),
             "max_abs_diff": float((a - b).abs().max()),
             "psnr_vs_float32": None if torch.equal(a, b) else float(psnr(b, a))}
+
+
+EXPORT_FORMATS = (*FORMATS, "weights")
+
+
+def export_checkpoint(output: str | Path, *, format: str,
+                      checkpoint: str | Path | nn.Module | None = None, half: bool = False,
+                      example_size: tuple[int, int] = (64, 64), opset: int = 17,
+                      overwrite: bool = False) -> dict[str, Any]:
+    """Export the weights of `checkpoint` (any format, a model, or None for the shipped default)
+    to `output`: the library form of `invdn export`. `format` 'onnx' | 'torchscript' writes the
+    denoising graph (traced at `example_size` (H, W), verified against PyTorch), 'weights' an
+    invdn weights file (float16 with `half`). Returns the report of :func:`export_model` or
+    :func:`export_weights`. An existing `output` is kept unless `overwrite`."""
+    from invdn.checks import Choice, check_value
+    from invdn.errors import OptionError
+    from invdn.inference.loading import load_checkpoint_or_default
+
+    check_value("format", format, Choice(EXPORT_FORMATS))
+    out = Path(output)
+    if out.exists() and not overwrite:
+        raise OptionError("output", out, "exists; pass {on:overwrite} to replace it")
+    if isinstance(checkpoint, str | Path) and out.resolve() == Path(checkpoint).resolve():
+        raise OptionError("output", out, "is the checkpoint itself; choose another output file")
+    if half and format != "weights":
+        raise OptionError(None, None, "{on:half} applies to {opt:format} weights only; drop it "
+                                      "or use {opt:format} weights")
+    model = load_checkpoint_or_default(checkpoint)
+    if format == "weights":
+        return export_weights(model, out, half=half)
+    return export_model(model, out, format, *example_size, opset=opset)

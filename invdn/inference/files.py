@@ -1,21 +1,32 @@
-"""Denoising image files: `denoise_files(inputs, output)`, the library form of `invdn denoise`.
+"""Using a trained network on image files: `denoise_files(inputs, output)`, the library form
+of `invdn denoise`, and `resample_files(inputs, output)`, of `invdn generate`.
 
 Inputs are files, folders or globs (:func:`invdn.inference.batch.plan_jobs`); each output keeps
 its input's relative name, format (unless `suffix` forces one), bit depth, channels and display
 metadata (EXIF orientation, ICC profile, JPEG quality: :mod:`invdn.io.metadata`). Existing
 outputs are skipped unless `overwrite`; a failing file is reported and the batch goes on, a full
 disk stops it (:func:`invdn.inference.batch.run_batch`).
+
+`resample_files` writes, for each input `name.ext`, `name_clean.ext` (the clean estimate),
+`name_genNN.ext` (the noisy realizations of :class:`invdn.inference.resample.LatentResampler`),
+`name_noise.json` (the noise statistics of :func:`invdn.inference.resample.noise_statistics`)
+and `name_noise.png` (their plot); an input whose outputs all exist is skipped unless
+`overwrite`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from invdn.errors import OptionError
+from invdn.checks import Int, Number, Rule, check_value
+from invdn.errors import InvdnError
 from invdn.inference.batch import (
     BatchResult,
     Job,
@@ -27,6 +38,13 @@ from invdn.inference.batch import (
 )
 from invdn.inference.loading import load_checkpoint_or_default
 from invdn.inference.pipeline import DenoiseOptions, Denoiser, ProgressFn
+from invdn.inference.resample import (
+    LatentResampler,
+    ResampleOptions,
+    noise_statistics,
+    plot_noise,
+)
+from invdn.io.atomic import write_atomic, write_text
 from invdn.io.images import image_size, read_image, read_meta, write_image
 from invdn.timing import Stopwatch
 
@@ -56,12 +74,14 @@ def denoise_jobs(jobs: Sequence[Job], denoiser: Denoiser, max_megapixels: float 
     return run_batch(jobs, process, report, progress)
 
 
+FILE_RULES: dict[str, Rule] = {"max_megapixels": Number(above=0, noun=""),
+                               "jpeg_quality": Int(1, maximum=100, noun="", null=True)}
+
+
 def check_file_options(max_megapixels: float, jpeg_quality: int | None = None) -> None:
     """OptionError unless `max_megapixels` > 0 and `jpeg_quality` is None or in 1..100."""
-    if not max_megapixels > 0:
-        raise OptionError("max_megapixels", f"{max_megapixels:g}", "must be > 0")
-    if jpeg_quality is not None and not 1 <= jpeg_quality <= 100:
-        raise OptionError("jpeg_quality", jpeg_quality, "must be in 1..100")
+    check_value("max_megapixels", max_megapixels, FILE_RULES["max_megapixels"])
+    check_value("jpeg_quality", jpeg_quality, FILE_RULES["jpeg_quality"])
 
 
 def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
@@ -98,6 +118,81 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
         result = denoise_jobs(todo, denoiser, max_megapixels, jpeg_quality, report, progress,
                               tile_progress)
     result.skipped = len(jobs) - len(todo)
+    result.not_read = len(passed_over)
+    result.seconds = watch.seconds
+    return result
+
+
+def output_paths(target: Path, count: int) -> dict[str, Any]:
+    """The files written for the input whose plain output would be `target`."""
+    stem, suffix, folder = target.stem, target.suffix, target.parent
+    return {"clean": folder / f"{stem}_clean{suffix}",
+            "realizations": [folder / f"{stem}_gen{r:02d}{suffix}" for r in range(count)],
+            "json": folder / f"{stem}_noise.json", "png": folder / f"{stem}_noise.png"}
+
+
+def _all(outs: dict[str, Any]) -> list[Path]:
+    return [outs["clean"], *outs["realizations"], outs["json"], outs["png"]]
+
+
+def resample_files(inputs: Sequence[str | Path], output: str | Path, *,
+                   checkpoint: str | Path | nn.Module | None = None,
+                   options: ResampleOptions | None = None, device: str | torch.device = "auto",
+                   recursive: bool = False, overwrite: bool = False,
+                   max_megapixels: float = 100.0, report: Callable[[str], None] = print,
+                   progress: JobProgress | None = None,
+                   tile_progress: ProgressFn | None = None) -> BatchResult:
+    """Write `options.count` noisy realizations of each image named by `inputs` (files,
+    folders, globs), its clean estimate and a noise report into the folder `output` (see the
+    module docstring), each drawn by resampling InvDN's latent. `checkpoint`: InvDN weights in
+    any format, a model, or None for the shipped default. Returns counts (written, skipped,
+    failed, not done) and the wall time."""
+    import matplotlib.pyplot as plt
+
+    check_file_options(max_megapixels)
+    options = options or ResampleOptions()
+    watch = Stopwatch()
+    passed_over: list[Path] = []
+    jobs = plan_jobs([str(i) for i in inputs], output, recursive, passed_over=passed_over)
+    report_passed_over(passed_over, report)
+    inputs_real = {os.path.realpath(j.source) for j in jobs}
+    plans: dict[Job, dict[str, Any]] = {}
+    for job in jobs:
+        outs = output_paths(job.target, options.count)
+        clash = next((p for p in _all(outs) if os.path.realpath(p) in inputs_real), None)
+        if clash is not None:
+            raise InvdnError(f"output {clash} would overwrite an input; choose another output "
+                             "folder")
+        if overwrite or not all(p.exists() for p in _all(outs)):
+            plans[job] = outs
+    result = BatchResult()
+    if plans:
+        resampler = LatentResampler(load_checkpoint_or_default(checkpoint), options, device)
+        # the report names a weights file; a model handed in has no name to give
+        named = None if checkpoint is None or isinstance(checkpoint, nn.Module) else str(checkpoint)
+
+        def process(job: Job) -> None:
+            outs = plans[job]
+            img = read_image(job.source, max_megapixels=max_megapixels)
+            meta = read_meta(job.source)
+            clean, realizations = resampler(img, progress=tile_progress)
+            write_image(outs["clean"], clean, meta)
+            for path, gen in zip(outs["realizations"], realizations, strict=True):
+                write_image(path, gen, meta)
+            stats = noise_statistics(img, clean, realizations)
+            o = options
+            record = {"input": str(job.source), "mode": o.mode, "temperature": o.temperature,
+                      "latent_scale": resampler.scale, "count": o.count, "window": o.window,
+                      "samples": o.samples, "seed": o.seed, "checkpoint": named, **stats}
+            fig = plot_noise(stats, f"{job.source.name}: mode {o.mode}, T={o.temperature:g}")
+            try:
+                write_atomic(outs["png"], lambda p: fig.savefig(p, dpi=110, format="png"))
+            finally:
+                plt.close(fig)
+            write_text(outs["json"], json.dumps(record, indent=2))
+
+        result = run_batch(list(plans), process, report, progress)
+    result.skipped = len(jobs) - len(plans)
     result.not_read = len(passed_over)
     result.seconds = watch.seconds
     return result

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError, OptionError
+from invdn.checks import Checked, Choice, Int, Rule
+from invdn.errors import InvdnError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
@@ -28,7 +30,7 @@ CheckpointFn = Callable[[], None]  # called before every network pass; raises to
 
 
 @dataclass(frozen=True)
-class DenoiseOptions:
+class DenoiseOptions(Checked):
     """How to denoise: `samples` latent draws averaged (InvDN's MC self-ensemble),
     `self_ensemble` averages the 8 flips/transposes, `tile`/`overlap` in pixels (tile 0: whole
     image at once), `seed` ≥ 0 picks the latent draws, `precision` 'auto' | 'bf16' | 'fp32' the
@@ -42,21 +44,14 @@ class DenoiseOptions:
     seed: int = 0
     precision: str = "auto"
 
-    def __post_init__(self) -> None:
-        if self.samples < 1:
-            raise OptionError("samples", self.samples, "must be >= 1")
-        if self.seed < 0:
-            raise OptionError("seed", self.seed, "must be >= 0")
-        # The signs only: whether tile and overlap fit together depends on the network's size
-        # multiple, which Denoiser checks (checking overlap <= tile / 2 here blamed the default
-        # overlap for a tile like 3 that is no multiple of 4).
-        if self.tile < 0:
-            raise OptionError("tile", self.tile, "must be >= 0 (0 disables tiling)")
-        if self.overlap < 0:
-            raise OptionError("overlap", self.overlap, "must be >= 0")
-        if self.precision not in PRECISIONS:
-            raise OptionError("precision", repr(self.precision),
-                              f"is not one of {', '.join(PRECISIONS)}")
+    # The signs of tile and overlap only: whether they fit together depends on the network's
+    # size multiple, which Denoiser checks (checking overlap <= tile / 2 here blamed the default
+    # overlap for a tile like 3 that is no multiple of 4).
+    RULES: ClassVar[dict[str, Rule]] = {
+        "samples": Int(1, noun=""), "seed": Int(0, noun=""),
+        "tile": Int(0, noun="", fix=" (0 disables tiling)"), "overlap": Int(0, noun=""),
+        "precision": Choice(PRECISIONS),
+    }
 
 
 # Timed probe runs further apart than this (slowest / fastest) mean a machine too busy for its

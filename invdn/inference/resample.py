@@ -1,4 +1,5 @@
-"""New noisy realizations of a scene by resampling InvDN's latent (the paper's noise generation).
+"""New noisy realizations of a scene by resampling InvDN's latent (the paper's noise generation;
+`invdn generate`, `invdn.inference.files.resample_files`).
 
 InvDN maps a noisy image to a clean low-resolution image `lr` and a latent `z` that holds the
 noise (and fine detail). Denoising is `inverse(lr, ε)`: a trained InvDN maps any ordinary draw
@@ -30,14 +31,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError, OptionError
+from invdn.checks import Checked, Choice, Int, Number, Rule
+from invdn.errors import InvdnError
 from invdn.inference.device import resolve_device
 from invdn.inference.latent import LatentField, image_key
 from invdn.inference.pipeline import ProgressFn
@@ -101,7 +103,7 @@ def finest_scale_channels(in_channels: int, levels: int, keep: int | None = None
 
 
 @dataclass(frozen=True)
-class GenerateOptions:
+class ResampleOptions(Checked):
     """`count` realizations, `mode` 'all'|'high', `temperature` the generated noise level
     relative to the input's estimated level (0: no new noise),
     `window` (latent pixels) for the local noise strength, `samples` latent draws averaged for
@@ -116,23 +118,14 @@ class GenerateOptions:
     tile: int = 512
     overlap: int = 32
 
-    def __post_init__(self) -> None:
-        for key in ("count", "samples"):
-            if getattr(self, key) < 1:
-                raise OptionError(key, getattr(self, key), "must be >= 1")
-        if self.mode not in MODES:
-            raise OptionError("mode", repr(self.mode), f"is not one of {', '.join(MODES)}")
-        if self.temperature < 0:
-            raise OptionError("temperature", self.temperature, "must be >= 0")
-        if self.window < 1 or self.window % 2 == 0:
-            raise OptionError("window", self.window, "must be an odd number >= 1")
-        if self.seed < 0:
-            raise OptionError("seed", self.seed, "must be >= 0")
-        # signs only; NoiseGenerator checks the pair with the network's size multiple
-        if self.tile < 0:
-            raise OptionError("tile", self.tile, "must be >= 0 (0 disables tiling)")
-        if self.overlap < 0:
-            raise OptionError("overlap", self.overlap, "must be >= 0")
+    # signs of tile and overlap only; LatentResampler checks the pair with the network's size
+    # multiple
+    RULES: ClassVar[dict[str, Rule]] = {
+        "count": Int(1, noun=""), "samples": Int(1, noun=""), "mode": Choice(MODES),
+        "temperature": Number(at_least=0, noun=""), "window": Int(1, odd=True),
+        "seed": Int(0, noun=""), "tile": Int(0, noun="", fix=" (0 disables tiling)"),
+        "overlap": Int(0, noun=""),
+    }
 
 
 def interpolate_scale(scales: Sequence[float], levels: Sequence[float], target: float) -> float:
@@ -148,15 +141,15 @@ def interpolate_scale(scales: Sequence[float], levels: Sequence[float], target: 
     return scales[int(np.argmin([abs(v - t) for v in logs]))]
 
 
-class NoiseGenerator:
-    """An InvDN model ready to produce noisy realizations of images."""
+class LatentResampler:
+    """An InvDN model ready to produce noisy realizations of images by resampling its latent."""
 
-    def __init__(self, model: nn.Module, options: GenerateOptions | None = None,
+    def __init__(self, model: nn.Module, options: ResampleOptions | None = None,
                  device: str | torch.device = "auto") -> None:
         if not has_latent(model):
             raise InvdnError(f"noise generation needs an InvDN model; {type(model).__name__} "
                              "has no latent")
-        self.options = options or GenerateOptions()
+        self.options = options or ResampleOptions()
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.model = model.eval().to(self.device)
         self.multiple = model.multiple
@@ -215,7 +208,7 @@ class NoiseGenerator:
         return interpolate_scale(SCALES, levels, target), mu
 
     @torch.no_grad()
-    def generate_tensor(self, x: Tensor, key: tuple[int, ...] = (),
+    def resample_tensor(self, x: Tensor, key: tuple[int, ...] = (),
                         progress: ProgressFn | None = None) -> tuple[Tensor, Tensor]:
         """Noisy `(1, 3, H, W)` in [0, 1] → (clean estimate `(1, 3, H, W)`, realizations
         `(count, 3, H, W)`), CPU, clamped to [0, 1]. The calibrated scale is left in
@@ -245,7 +238,7 @@ class NoiseGenerator:
         """`(H, W, C)` uint8/uint16 image → (clean estimate, `count` noisy realizations), each
         shaped and typed like `img` (gray back to gray, alpha passed through)."""
         x = image_to_tensor(img)
-        clean, realizations = self.generate_tensor(x, image_key(img[:, :, :3]), progress)
+        clean, realizations = self.resample_tensor(x, image_key(img[:, :, :3]), progress)
         return (tensor_to_image(clean, img),
                 [tensor_to_image(r[None], img) for r in realizations])
 

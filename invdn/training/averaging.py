@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.callbacks import WeightAveraging
 from torch import Tensor
 
-from invdn.training.schema import TRAIN_SCHEMA, check
+from invdn.schema import TRAIN_SCHEMA, check
 
 # the schema's rule without null: the config's null (no average) builds no EMA at all
 DECAY = dataclasses.replace(TRAIN_SCHEMA["callbacks.ema.decay"], null=False)

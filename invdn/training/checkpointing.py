@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from invdn.io.atomic import write_atomic
-from invdn.training.schema import check
+from invdn.schema import check
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

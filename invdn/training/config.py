@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from invdn.checks import is_int
 from invdn.errors import InvdnError
-from invdn.training.schema import validate
+from invdn.schema import validate
 
 CONFIG_MODULE = "invdn.conf"
 CONFIG_NAME = "config"
@@ -60,16 +60,39 @@ def _translate_hydra_error(err: Exception) -> InvdnError:
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """The resolved-on-access `invdn train` config from the packaged `invdn.conf` + overrides."""
+    """The resolved-on-access `invdn train` config from the packaged `invdn.conf` + overrides
+    (`key=value`, Hydra's syntax). `resume=RUN` among them continues that run instead: its saved
+    config with the other overrides applied (:func:`invdn.training.resume.resume_config`)."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    overrides = list(overrides)
+    flags = [o for o in overrides if o.startswith("-")]
+    if flags:
+        raise InvdnError(f"unknown option {flags[0]}; options go before the overrides "
+                         "(invdn train --cfg key=value …)")
+    resume = [o for o in overrides if o.startswith("resume=")]
+    if resume:
+        from invdn.training.resume import resume_config
+
+        rest = [o for o in overrides if not o.startswith("resume=")]
+        return resume_config(resume[-1].partition("=")[2], rest)
     try:
         with initialize_config_module(CONFIG_MODULE, version_base=None):
-            return compose(CONFIG_NAME, overrides=list(overrides))
+            return compose(CONFIG_NAME, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         raise _translate_hydra_error(err) from err
+
+
+def config_yaml(cfg: DictConfig) -> str:
+    """`cfg` resolved, as YAML (what `invdn train --cfg` prints)."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_yaml(cfg, resolve=True)
+    except OmegaConfBaseException as err:
+        raise InvdnError(f"cannot resolve the configuration: {str(err).splitlines()[0]}") from err
 
 
 def _check_accelerator(trainer: DictConfig) -> None:
@@ -101,7 +124,7 @@ def _check_loggers(loggers: DictConfig | None) -> None:
 
 def check_config(cfg: DictConfig) -> None:
     """Checks that need no instantiation: every value against the schema
-    (`invdn.training.schema.TRAIN_SCHEMA`), then devices, optional packages and files."""
+    (`invdn.schema.TRAIN_SCHEMA`), then devices, optional packages and files."""
     from omegaconf.errors import OmegaConfBaseException
 
     try:

@@ -8,6 +8,7 @@ The Python form of `invdn train` (`invdn.train(cfg)` with `cfg` from
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,11 @@ class TrainResult:
     last_ssim: float | None
     noisy_psnr: float | None
     system: Any = None  # the trained DenoisingSystem (its `.model` holds the weights)
+    rank: int = 0  # the global rank of the process that returned it (DDP: one per GPU)
+
+    def summary(self) -> str:
+        """The lines `invdn train` prints at the end: steps, run folder, validation PSNR."""
+        return summary(self)
 
 
 def global_rank() -> int:
@@ -126,21 +132,24 @@ def _scalar(metrics: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def train(cfg: Any) -> TrainResult:
-    """Run the training a composed config describes (see `invdn.training.config.compose_config`)."""
-    import signal
+@dataclass
+class _Built:
+    """The components a config describes, before any run folder exists."""
 
+    model: Any
+    system: Any
+    datamodule: Any
+    resume_step: int | None
+    same_folder: Path | None
+
+
+def _build(cfg: Any) -> _Built:
+    """Check the config, seed, and build model (with `init_weights`), system and data; the
+    data is set up here, so missing or unreadable data fails before any folder or process."""
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
-    from omegaconf import OmegaConf
 
-    from invdn.io.atomic import write_text
-    from invdn.nn.sizes import count_parameters
-    from invdn.training.checkpointing import AtomicCheckpointIO
     from invdn.training.config import check_config, instantiate
-    from invdn.training.resume import keep_metrics_log, resume_in_place
-    from invdn.training.signals import StopOnSignal, TrainingInterrupted
+    from invdn.training.resume import resume_in_place
 
     check_config(cfg)
     _quiet_lightning_adverts()
@@ -158,9 +167,16 @@ def train(cfg: Any) -> TrainResult:
         fit = max(patch - patch % model.multiple, model.multiple)
         raise InvdnError(f"data.patch_size={patch} must be a multiple of {model.multiple} for "
                          f"this model; e.g. data.patch_size={fit}")
-    datamodule.setup("fit")  # missing or unreadable data fails here, before any process starts
+    datamodule.setup("fit")
+    return _Built(model, system, datamodule, resume_step, same_folder)
 
-    rank, created = global_rank(), False
+
+def _open_run_dir(cfg: Any, same_folder: Path | None, rank: int) -> tuple[Path, bool]:
+    """The run folder (created by rank 0, shared with the DDP ranks through RUN_DIR_ENV) and
+    whether it was created now; `cfg.run_dir` is set to it and the config resolved."""
+    from omegaconf import OmegaConf
+
+    created = False
     if rank != 0:  # only rank 0 writes; Lightning broadcasts its checkpoint folder
         run_dir = Path(os.environ.get(RUN_DIR_ENV) or str(cfg.run_dir))
     elif same_folder is not None:  # continue the checkpoint's own run, in its folder
@@ -171,6 +187,18 @@ def train(cfg: Any) -> TrainResult:
         os.environ[RUN_DIR_ENV] = str(run_dir.resolve())
     cfg.run_dir = str(run_dir)
     OmegaConf.resolve(cfg)
+    return run_dir, created
+
+
+def _make_trainer(cfg: Any, run_dir: Path, created: bool) -> tuple[Any, list, Any]:
+    """(trainer, loggers, the signal callback); a folder created for a trainer that cannot be
+    built is removed again."""
+    from lightning.pytorch.utilities.exceptions import MisconfigurationException
+
+    from invdn.training.checkpointing import AtomicCheckpointIO
+    from invdn.training.config import instantiate
+    from invdn.training.signals import StopOnSignal
+
     try:
         loggers = [instantiate(cfg, f"logger.{name}") for name in cfg.get("logger") or {}]
         # A callback node may build None (switched off, e.g. callbacks.ema.decay=null).
@@ -185,20 +213,20 @@ def train(cfg: Any) -> TrainResult:
         if isinstance(err, MisconfigurationException):
             raise InvdnError(f"trainer: {str(err).splitlines()[0]}") from err
         raise
-    if rank == 0:
-        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
-        if same_folder is not None and resume_step is not None:
-            keep_metrics_log(loggers, resume_step)
-    if trainer.is_global_zero and same_folder is not None:
-        print(f"invdn train: continuing {run_dir} from step {resume_step}", flush=True)
-    if trainer.is_global_zero:
-        print(f"invdn train: {type(model).__name__} ({count_parameters(model):,} parameters), "
-              f"{type(datamodule).__name__} patch {patch} batch {cfg.data.get('batch_size')}, "
-              f"{cfg.trainer.max_steps} steps on {cfg.trainer.accelerator} → {run_dir}",
-              flush=True)
+    return trainer, loggers, stop
+
+
+def _fit(trainer: Any, built: _Built, stop: Any, ckpt_path: str | None) -> None:
+    """`trainer.fit` with the clean stop on signals and one-line errors from data workers."""
+    import signal
+
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from invdn.training.signals import TrainingInterrupted
+
     with stop.installed():
         try:
-            trainer.fit(system, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            trainer.fit(built.system, datamodule=built.datamodule, ckpt_path=ckpt_path)
         except SIGTERMException as err:  # Lightning's own handler, active until training starts
             last = getattr(trainer.checkpoint_callback, "last_model_path", "") or None
             raise TrainingInterrupted(signal.SIGTERM, trainer.global_step, None, last) from err
@@ -208,6 +236,10 @@ def train(cfg: Any) -> TrainResult:
                 raise
             raise clean from err
 
+
+def _result(trainer: Any, built: _Built, run_dir: Path, rank: int) -> TrainResult:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
     metrics = trainer.callback_metrics
     checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
     best = checkpoint.best_model_score if checkpoint is not None else None
@@ -216,12 +248,48 @@ def train(cfg: Any) -> TrainResult:
         best_psnr=None if best is None else float(best),
         best_checkpoint=checkpoint.best_model_path or None if checkpoint is not None else None,
         last_psnr=_scalar(metrics, "val/psnr"), last_ssim=_scalar(metrics, "val/ssim"),
-        noisy_psnr=_scalar(metrics, "val/psnr_noisy"), system=system,
+        noisy_psnr=_scalar(metrics, "val/psnr_noisy"), system=built.system, rank=rank,
     )
 
 
+def train(cfg: Any, log: Callable[[str], None] | None = print) -> TrainResult:
+    """Run the training a composed config describes (see `invdn.training.config.compose_config`):
+    build, open the run folder, make the trainer, record the start, fit. `log` gets the progress
+    lines of global rank 0 (None: silent); a signal ends the run with `TrainingInterrupted`
+    (its `rank` set), after `last.ckpt` is saved."""
+    from omegaconf import OmegaConf
+
+    from invdn.io.atomic import write_text
+    from invdn.nn.sizes import count_parameters
+    from invdn.training.resume import keep_metrics_log
+    from invdn.training.signals import TrainingInterrupted
+
+    built = _build(cfg)
+    rank = global_rank()
+    run_dir, created = _open_run_dir(cfg, built.same_folder, rank)
+    trainer, loggers, stop = _make_trainer(cfg, run_dir, created)
+    if rank == 0:
+        write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+        if built.same_folder is not None and built.resume_step is not None:
+            keep_metrics_log(loggers, built.resume_step)
+    if trainer.is_global_zero and log is not None:
+        if built.same_folder is not None:
+            log(f"invdn train: continuing {run_dir} from step {built.resume_step}")
+        model = built.model
+        log(f"invdn train: {type(model).__name__} ({count_parameters(model):,} parameters), "
+            f"{type(built.datamodule).__name__} patch {cfg.data.get('patch_size')} batch "
+            f"{cfg.data.get('batch_size')}, {cfg.trainer.max_steps} steps on "
+            f"{cfg.trainer.accelerator} → {run_dir}")
+    try:
+        _fit(trainer, built, stop, cfg.get("ckpt_path"))
+    except TrainingInterrupted as stopped:
+        stopped.rank = rank  # only rank 0 reports it
+        raise
+    return _result(trainer, built, run_dir, rank)
+
+
 def summary(result: TrainResult) -> str:
-    """The lines printed at the end of `invdn train`."""
+    """The lines printed at the end of `invdn train` (`TrainResult.summary`)."""
     lines = [f"trained {result.steps} steps; run folder: {result.run_dir}"]
     if result.last_psnr is None:
         lines.append("no validation ran (raise trainer.max_steps or shorten the epoch: "

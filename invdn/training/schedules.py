@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from invdn.training.schema import check, check_warmup
+from invdn.schema import check, check_warmup
 
 
 def warmup_cosine(

@@ -35,6 +35,7 @@ class TrainingInterrupted(Exception):
                  previous: str | None = None) -> None:
         self.signum, self.step, self.checkpoint = int(signum), step, checkpoint
         self.exit_code = 128 + self.signum
+        self.rank = 0  # the global rank that raised it (set by `invdn.training.run.train`)
         name = signal.Signals(self.signum).name
         if checkpoint:
             text = (f"stopped by {name} at step {step}; saved {checkpoint} (resume with "

@@ -14,8 +14,8 @@ from torch import Tensor, nn
 from invdn.io.weights import build_model, model_config
 from invdn.metrics import psnr, ssim, to_uint8_levels
 from invdn.nn.padding import pad_to_multiple
+from invdn.schema import check
 from invdn.training.compile import CompiledModel, compile_mode
-from invdn.training.schema import check
 
 PREVIEW_SIZE = 256
 
