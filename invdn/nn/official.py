@@ -19,19 +19,14 @@ WRAPPER_KEYS = ("state_dict", "params", "params_ema", "model", "net", "network",
 
 def read_state_dict(source: str | Path | dict) -> dict[str, Tensor]:
     """A state dict from a path or a dict, unwrapping common container keys and
-    `module.` prefixes (DataParallel). A path is read with `weights_only=True` (no code from the
-    file runs); `invdn.io.weights.load_model` reads files with the project's own messages and
-    hands the dict here."""
+    `module.` prefixes (DataParallel)."""
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint not found: {path}")
-        try:
-            source = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - never PyTorch's advice to run the file's code
-            raise ValueError(f"{path} is not a weights file that loads without running code "
-                             f"({type(err).__name__}); pass the original code's .pth "
-                             "state dict") from None
+        from invdn.tensorfile import load_file
+
+        source = load_file(path)  # refuses pickled code in our words, as every loader does
     if not isinstance(source, dict):
         raise ValueError(f"expected a state dict, got {type(source).__name__}")
     for key in WRAPPER_KEYS:
