@@ -1,6 +1,6 @@
 """`invdn --help` and every `invdn COMMAND --help` stay fast: they import none of the heavy
 libraries (torch alone costs seconds). Checked by module names, not by a clock, so the test is
-deterministic on a loaded machine; README's Commands section gives the measured times."""
+deterministic on a loaded machine; docs/usage.md's Commands section gives the measured times."""
 
 import json
 import subprocess

@@ -4,7 +4,7 @@ move the before/after slider, zoom, download one result and the zip, and inspect
 (not blank, result panel visible). Skipped only where Chromium or its driver is not installed
 (.ci/run installs them).
 
-`python tests/test_serve_browser.py docs/figures/serve.png` makes the README's screenshot with
+`python tests/test_serve_browser.py docs/figures/serve.png` makes docs/serve.md's screenshot with
 the shipped default weights.
 """
 

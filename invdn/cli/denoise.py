@@ -17,7 +17,8 @@ tiles, or overlap making up most of the work) are refused before any work, and l
 an estimate of their time first.
 
 examples:
-  invdn denoise photo.jpg -o denoised/ --checkpoint invdn.pt
+  invdn denoise photo.jpg                        # -> denoised/photo.jpg
+  invdn denoise photo.jpg -o out/ --checkpoint invdn.pt
   invdn denoise shots/ -r -o clean/ --samples 4 --self-ensemble --device cuda
 """
 
@@ -42,8 +43,8 @@ FORMATS = {"same": None, "png": ".png", "tif": ".tif", "jpg": ".jpg", "webp": ".
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, folders or quoted globs ('shots/**/*.png')")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="output folder (created if missing)")
+    parser.add_argument("-o", "--output", default="denoised", metavar="OUT",
+                        help="output folder, created if missing (default ./denoised)")
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="also take images in sub-folders of INPUT folders")
     add_model_arguments(parser)

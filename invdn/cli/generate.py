@@ -7,7 +7,7 @@ so the generated noise level matches T times the input's own, estimated robustly
 input where the scene is flat (the clean estimate averages --samples latent draws, and says
 where that is, per brightness bin). --mode all resamples all
 latent channels; --mode high only those that descend from the finest Haar scale (the coarser
-noise stays the original's). bench/generate.py measures the match (README, Generate).
+noise stays the original's). bench/generate.py measures the match (docs/usage.md, generate).
 
 Writes, per input, into -o OUT: <stem>_gen00<ext> ... (--count realizations), <stem>_clean<ext>
 (the clean estimate), and a noise report <stem>_noise.json / <stem>_noise.png comparing the
