@@ -37,8 +37,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as err:
         sock.close()
-        raise InvdnError(f"cannot listen on {host}:{port} ({err.strerror}); "
-                         "pick another --port or --host") from err
+        raise OptionError(None, None, f"cannot listen on {host}:{port} ({err.strerror}); "
+                                      "pick another {opt:port} or {opt:host}") from err
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

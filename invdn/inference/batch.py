@@ -113,9 +113,9 @@ def plan_jobs(inputs: list[str], out_dir: str | Path, recursive: bool = False,
     pairs = collect_inputs(inputs, recursive, exclude=out_dir, passed_over=others)
     if not pairs:
         found = (f"; {len(others)} file(s) of formats invdn does not read, e.g. {others[0]}: "
-                 "convert them to PNG" if others else "; use --recursive for sub-folders")
-        raise InvdnError(f"no images found in {' '.join(inputs)} (suffixes: "
-                         f"{', '.join(IMAGE_SUFFIXES)}){found}")
+                 "convert them to PNG" if others else "; use {on:recursive} for sub-folders")
+        raise OptionError(None, None, f"no images found in {' '.join(inputs)} (suffixes: "
+                                      f"{', '.join(IMAGE_SUFFIXES)}){found}")
     sources = {os.path.realpath(p) for p, _ in pairs}
     inodes = {(st.st_dev, st.st_ino) for st in (p.stat() for p, _ in pairs)}
     jobs: list[Job] = []

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from invdn.errors import InvdnError
+from invdn.errors import InvdnError, OptionError
 from invdn.io.weights import load_model, model_config, save_weights
 from invdn.nn.protocol import has_latent
 
@@ -79,8 +79,8 @@ def _export_onnx(graph: DenoiseGraph, inputs: tuple[Tensor, Tensor], path: Path,
     try:
         import onnx
     except ImportError as err:
-        raise InvdnError("ONNX export needs the onnx package: pip install 'invdn[onnx]' "
-                         "(or use --format torchscript)") from err
+        raise OptionError(None, None, "ONNX export needs the onnx package: pip install "
+                                      "'invdn[onnx]' (or use {opt:format} torchscript)") from err
     dims = {0: "batch", 2: "height", 3: "width"}
     latent_dims = {0: "batch", 2: "latent_height", 3: "latent_width"}
     with warnings.catch_warnings():

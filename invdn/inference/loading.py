@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
-from invdn.errors import InvdnError
+from invdn.errors import OptionError
 from invdn.io.weights import load_model
 
 
@@ -28,6 +28,6 @@ def load_checkpoint_or_default(checkpoint: str | Path | nn.Module | None) -> nn.
         return load_model(checkpoint)
     path = default_weights_path()
     if not path.is_file():
-        raise InvdnError(f"no default weights are installed ({path} is missing); "
-                         "pass --checkpoint PATH with trained weights")
+        raise OptionError(None, None, f"no default weights are installed ({path} is missing); "
+                                      "pass {opt:checkpoint} with trained weights")
     return load_model(path)
