@@ -81,9 +81,11 @@ def test_tiled_matches_untiled(model):
 
     img = data.astronaut()[::4, ::4]  # a real 128x128 photo
     whole = Denoiser(model, DenoiseOptions(tile=0))(img)
-    tiled = Denoiser(model, DenoiseOptions(tile=64, overlap=16))(img)
+    # the overlap measured on the network (this random one reaches ~52 px: half the tile, 32)
+    tiled = Denoiser(model, DenoiseOptions(tile=64))
+    assert tiled.overlap == 32
     # same latent values; only the missing context at tile borders differs
-    assert peak_signal_noise_ratio(whole, tiled) > 50
+    assert peak_signal_noise_ratio(whole, tiled(img)) > 60
 
 
 def test_tiled_is_reproducible_on_its_own(model):

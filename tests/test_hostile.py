@@ -26,8 +26,8 @@ import torch
 
 from invdn.cli.main import main
 from invdn.errors import InvdnError
-from invdn.inference.pipeline import DenoiseOptions, Denoiser
-from invdn.inference.tiling import check_tiling
+from invdn.inference.pipeline import DenoiseOptions, Denoiser, RateMeter
+from invdn.inference.tiling import check_tiling, tile_grid
 from invdn.io import images
 from invdn.io.images import read_image, write_image
 
@@ -539,26 +539,33 @@ def test_from_official_words_an_untrusted_file_as_the_cli(tmp_path):
     assert "weights_only" not in text and "does not unpickle those" in text, text
 
 
-def test_time_estimate_is_measured_at_the_tile_size_on_a_warm_model(tiny):
-    shapes = []
-    denoiser = Denoiser(tiny[0], DenoiseOptions(tile=256, overlap=16), "cpu")
+def test_time_estimate_comes_from_the_jobs_own_first_tiles(tiny):
+    """No measuring pass on a cold model: planning runs nothing, and the estimate is timed on
+    the job's real tiles (one to warm up, two timed)."""
+    shapes, ready = [], []
+    denoiser = Denoiser(tiny[0], DenoiseOptions(tile=64, overlap=16), "cpu", per_call=1)
     hook = denoiser.model.register_forward_pre_hook(
         lambda _m, args: shapes.append(tuple(args[0].shape[-2:])))
     try:
-        work = denoiser.plan([(3000, 4000), (100, 120)], measure_above=0)
+        work = denoiser.plan([(200, 256)], measure_above=0)
+        assert work.wanted and not work.measured and not shapes
+        denoiser.meter = RateMeter(lambda rates: ready.append(work.measured_with(rates)))
+        denoiser(np.random.default_rng(0).integers(0, 256, (200, 256, 3), dtype=np.uint8))
     finally:
         hook.remove()
-    assert shapes == [(256, 256)] * 3  # one warm-up run, then two timed ones
-    assert work.measured and work.rate > 0
+    th, tw = tile_grid(200, 256, 64, 16, 4)[0][2:]
+    assert shapes == [(th, tw)] * work.tiles  # the tiles themselves, nothing else
+    assert len(ready) == 1 and ready[0].measured and ready[0].rate > 0
 
 
 class ScriptedStopwatch:
-    """Stands in for invdn.timing.Stopwatch: each `with` block lasts the next scripted time."""
+    """Stands in for invdn.timing.Stopwatch: each `with` block lasts the next scripted time
+    (then 1 s)."""
 
     times: list[float] = []
 
     def __enter__(self):
-        self.seconds = ScriptedStopwatch.times.pop(0)
+        self.seconds = ScriptedStopwatch.times.pop(0) if ScriptedStopwatch.times else 1.0
         return self
 
     def __exit__(self, *exc):
@@ -566,21 +573,27 @@ class ScriptedStopwatch:
 
 
 @pytest.mark.parametrize("times, estimate", [
-    ([30.0, 1.0, 1.2], True),   # a slow first run is the warm-up: not counted
-    ([1.0, 1.0, 2.0], False),   # the timed runs disagree: no estimate to stand behind
+    ([30.0, 1.0, 1.2], True),   # a slow first tile is the warm-up: not counted
+    ([1.0, 1.0, 2.0], False),   # the timed tiles disagree: no estimate to stand behind
 ])
 def test_time_estimate_only_when_the_measurement_backs_it(tiny, monkeypatch, times, estimate):
     import invdn.inference.pipeline as pipeline
 
     ScriptedStopwatch.times = list(times)
     monkeypatch.setattr(pipeline, "Stopwatch", ScriptedStopwatch)
-    work = Denoiser(tiny[0], DenoiseOptions(), "cpu").plan([(1000, 1000)], measure_above=0)
-    rate = 1.1 / (512 * 512 / 1e6) if estimate else 1.5 / (512 * 512 / 1e6)
+    denoiser = Denoiser(tiny[0], DenoiseOptions(tile=64, overlap=16), "cpu", per_call=1)
+    work = denoiser.plan([(1000, 1000)], measure_above=0)
+    ready = []
+    denoiser.meter = RateMeter(lambda rates: ready.append(work.measured_with(rates)))
+    denoiser(np.zeros((128, 128, 3), np.uint8))
+    th, tw = tile_grid(128, 128, 64, 16, 4)[0][2:]
+    rate = (1.1 if estimate else 1.5) / (th * tw / 1e6)
+    (work,) = ready
     assert work.rate == pytest.approx(rate)
     text = work.describe()
     if estimate:
         assert work.seconds == pytest.approx(rate * work.megapixels * work.passes)
-        assert "warmed-up model at the tile size" in text
+        assert "measured on this job's first tiles" in text
     else:
         assert work.seconds is None and "about" not in text
         assert "no time estimate: the speed of cpu varied 2.0x" in text

@@ -10,7 +10,7 @@ import pytest
 
 from invdn.cli.main import main
 from invdn.errors import InvdnError
-from invdn.inference.pipeline import DenoiseOptions, Denoiser
+from invdn.inference.pipeline import DenoiseOptions, Denoiser, RateMeter
 from invdn.inference.tiling import check_tile_work
 from invdn.io.images import read_image, write_image
 
@@ -36,15 +36,28 @@ def test_absurd_tilings_are_refused_before_any_work(tmp_path, tiny, capsys):
     assert not (tmp_path / "out").exists() and not calls
 
 
-def test_large_jobs_get_an_estimate_up_front(tiny):
+def test_large_jobs_get_an_estimate_from_their_first_tiles(tiny):
     denoiser = Denoiser(tiny[0], DenoiseOptions(samples=3), "cpu")
+    assert denoiser.overlap > 0  # measured on the network once (two small passes)
+    calls = []
+    hook = denoiser.model.register_forward_hook(lambda *a: calls.append(1))
     small = denoiser.plan([(64, 64)])
     assert small.seconds is None and small.passes == 2  # (1 forward + 3 inverses) / 2
+    assert not small.wanted
     big = denoiser.plan([(3000, 4000)] * 2, measure_above=1.0)
-    assert big.images == 2 and big.megapixels > 24 and big.measured and big.rate > 0
+    assert big.images == 2 and big.megapixels > 24 and big.wanted and not big.measured
+    assert not calls  # planning runs nothing: no timing probe on a cold model
+    ready = []
+    tiled = Denoiser(tiny[0], DenoiseOptions(samples=3, tile=32), "cpu", per_call=1)
+    tiled.meter = RateMeter(ready.append)
+    tiled(np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8))
+    hook.remove()
+    assert len(calls) > 3 and len(ready) == 1 and len(ready[0]) == 2  # one warm-up, two timed
+    measured = big.measured_with(ready[0])
+    assert measured.measured and measured.rate > 0
     # an estimate, or (on a machine too busy to back one) the reason there is none
-    assert ("about" in big.describe() and "s/MP measured here" in big.describe()) or \
-        "no time estimate" in big.describe()
+    assert ("about" in measured.describe() and "first tiles" in measured.describe()) or \
+        "no time estimate" in measured.describe()
 
 
 def test_disk_full_stops_the_batch_and_says_how_many_were_not_done(tmp_path, tiny, capsys,
@@ -68,7 +81,9 @@ def test_disk_full_stops_the_batch_and_says_how_many_were_not_done(tmp_path, tin
     code = main(["denoise", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
                  "--checkpoint", str(tiny[1]), "-q"])
     out, err = capsys.readouterr()
-    assert code == 1 and len(calls) == 3 and len(denoised) == 3  # no work after the full disk
+    # outputs are written while the next image computes: the image computed while the third
+    # write failed is dropped (not done), and no work starts after the full disk is known
+    assert code == 1 and len(calls) == 3 and len(denoised) == 4
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png"]
     assert "2 written" in out and "3 not done" in out
     assert "no space left on the device" in err and "3 not done" in err

@@ -131,7 +131,9 @@ async def start_job(server: State, form: DenoiseForm, previews: bool) -> Job:
     options = DenoiseOptions(samples=form.samples, self_ensemble=form.self_ensemble,
                              tile=form.tile, overlap=form.overlap, seed=form.seed,
                              precision=config.precision)
-    denoiser = Denoiser(entry.model, options, models.device)
+    # one tile per network call: a job's progress and cancellation go tile by tile, and no
+    # call is larger than the one-call limit checked on the tile
+    denoiser = Denoiser(entry.model, options, models.device, per_call=1)
     if worker.stopping:
         raise QueueFull(1, "the server is shutting down")
     if worker.waiting >= worker.queue_size:  # refuse before staging the upload

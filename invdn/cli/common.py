@@ -41,8 +41,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="tile size in pixels for bounded memory, a multiple of the "
                              "network's size multiple (4 for InvDN); 0 = whole image at once "
                              "(default 512)")
-    parser.add_argument("--overlap", type=int, default=32,
-                        help="overlap of neighbouring tiles in pixels (default 32)")
+    parser.add_argument("--overlap", type=int, default=None,
+                        help="overlap of neighbouring tiles in pixels (default: what the "
+                             "network's reach needs for seams under 0.1 gray level, measured "
+                             "on it once)")
 
 
 def denoise_options(args: argparse.Namespace) -> DenoiseOptions:

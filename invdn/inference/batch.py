@@ -11,8 +11,10 @@ import errno
 import glob
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from invdn.errors import InvdnError, OptionError
 from invdn.io.images import IMAGE_SUFFIXES, rescale_depth
 
 _WILDCARDS = set("*?[")
+T = TypeVar("T")
+U = TypeVar("U")
 
 # Image formats found in photo folders that invdn does not read: named when a folder or glob
 # holds them, instead of leaving them out without a word.
@@ -205,16 +209,86 @@ def run_batch(jobs: Sequence[Job], process: Callable[[Job], None],
                 result.failed += 1
                 report(f"failed: {_one_line(err, job.source)}")
                 continue
-            result.not_done = len(jobs) - i
-            result.stopped = (f"stopped: no space left on the device writing {job.target} "
-                              f"({err.strerror}); {result.written} written, {result.not_done} "
-                              "not done; free some space and run the same command again "
-                              "(finished outputs are skipped)")
+            _stop_full(result, jobs, i, err)
             break
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
             result.failed += 1
             report(f"failed: {_one_line(err, job.source)}")
     return result
+
+
+def run_pipelined(jobs: Sequence[Job], load: Callable[[Job], T], compute: Callable[[Job, T], U],
+                  save: Callable[[Job, U], None], report: Callable[[str], None],
+                  progress: Callable[[Sequence[Job]], Iterable[Job]] | None = None
+                  ) -> BatchResult:
+    """:func:`run_batch` with each job in three steps, `load(job)` → `compute(job, loaded)` →
+    `save(job, computed)`, where the next job's load and the previous job's save run on their
+    own threads while a job computes (decoding and encoding overlap the network).
+
+    Failures as in :func:`run_batch`, reported in job order: a failing step is reported and
+    the batch goes on; a full disk stops it. A save's outcome is known after the next job has
+    computed, so that job's result is then dropped (reported as not done) and nothing after it
+    starts."""
+    result = BatchResult()
+    with ThreadPoolExecutor(1, thread_name_prefix="invdn-load") as loader, \
+            ThreadPoolExecutor(1, thread_name_prefix="invdn-save") as saver:
+        loads: dict[int, Future] = {}
+        saving: tuple[int, Future] | None = None
+
+        def load_ahead(i: int) -> None:
+            if i < len(jobs):
+                loads[i] = loader.submit(load, jobs[i])
+
+        def settle() -> bool:
+            """Count the save in flight; False when the disk is full (stop)."""
+            nonlocal saving
+            if saving is None:
+                return True
+            i, future = saving
+            saving = None
+            try:
+                future.result()
+                result.written += 1
+            except OSError as err:
+                if err.errno in DISK_FULL:
+                    _stop_full(result, jobs, i, err)
+                    return False
+                result.failed += 1
+                report(f"failed: {_one_line(err, jobs[i].source)}")
+            except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+                result.failed += 1
+                report(f"failed: {_one_line(err, jobs[i].source)}")
+            return True
+
+        load_ahead(0)
+        for i, job in enumerate(progress(jobs) if progress is not None else jobs):
+            load_ahead(i + 1)
+            failure: Exception | None = None
+            try:
+                computed = compute(job, loads.pop(i).result())
+            except Exception as err:  # noqa: BLE001 - reported below, in job order
+                failure = err
+            if not settle():
+                break
+            if failure is not None:
+                result.failed += 1
+                report(f"failed: {_one_line(failure, job.source)}")
+                continue
+            saving = (i, saver.submit(save, job, computed))
+        else:
+            settle()
+        for future in loads.values():
+            future.cancel()
+    return result
+
+
+def _stop_full(result: BatchResult, jobs: Sequence[Job], i: int, err: OSError) -> None:
+    """Record that the disk filled up writing job `i`'s output."""
+    result.not_done = len(jobs) - i
+    result.stopped = (f"stopped: no space left on the device writing {jobs[i].target} "
+                      f"({err.strerror}); {result.written} written, {result.not_done} "
+                      "not done; free some space and run the same command again "
+                      "(finished outputs are skipped)")
 
 
 def report_passed_over(files: Sequence[Path], report: Callable[[str], None]) -> None:

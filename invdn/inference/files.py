@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,9 +36,10 @@ from invdn.inference.batch import (
     plan_jobs,
     report_passed_over,
     run_batch,
+    run_pipelined,
 )
 from invdn.inference.loading import load_checkpoint_or_default
-from invdn.inference.pipeline import DenoiseOptions, Denoiser, ProgressFn
+from invdn.inference.pipeline import DenoiseOptions, Denoiser, ProgressFn, RateMeter
 from invdn.inference.resample import (
     LatentResampler,
     ResampleOptions,
@@ -45,7 +47,7 @@ from invdn.inference.resample import (
     plot_noise,
 )
 from invdn.io.atomic import write_atomic, write_text
-from invdn.io.images import image_size, read_image, read_meta, write_image
+from invdn.io.images import ImageMeta, image_size, read_image, read_meta, write_image
 from invdn.timing import Stopwatch
 
 JobProgress = Callable[[Sequence[Job]], Iterable[Job]]
@@ -64,14 +66,21 @@ def denoise_jobs(jobs: Sequence[Job], denoiser: Denoiser, max_megapixels: float 
                  jpeg_quality: int | None = None, report: Callable[[str], None] = print,
                  progress: JobProgress | None = None,
                  tile_progress: ProgressFn | None = None) -> BatchResult:
-    """Denoise every job's source into its target (see the module docstring)."""
+    """Denoise every job's source into its target (see the module docstring): the next file is
+    decoded and the previous one encoded while the network runs (:func:`run_pipelined`)."""
 
-    def process(job: Job) -> None:
-        img = read_image(job.source, max_megapixels=max_megapixels)
-        out = fit_bit_depth(denoiser(img, progress=tile_progress), job.target)
-        write_image(job.target, out, read_meta(job.source), jpeg_quality)
+    def load(job: Job) -> tuple[np.ndarray, ImageMeta]:
+        return read_image(job.source, max_megapixels=max_megapixels), read_meta(job.source)
 
-    return run_batch(jobs, process, report, progress)
+    def compute(job: Job, loaded: tuple[np.ndarray, ImageMeta]) -> tuple[np.ndarray, ImageMeta]:
+        img, meta = loaded
+        return fit_bit_depth(denoiser(img, progress=tile_progress), job.target), meta
+
+    def save(job: Job, computed: tuple[np.ndarray, ImageMeta]) -> None:
+        out, meta = computed
+        write_image(job.target, out, meta, jpeg_quality)
+
+    return run_pipelined(jobs, load, compute, save, report, progress)
 
 
 FILE_RULES: dict[str, Rule] = {"max_megapixels": Number(above=0, noun=""),
@@ -113,8 +122,8 @@ def denoise_files(inputs: Sequence[str | Path], output: str | Path, *,
         denoiser = Denoiser(load_checkpoint_or_default(checkpoint), options, device)
         work = denoiser.plan(image_sizes(todo, max_megapixels))  # absurd tilings: before any work
         make_output_folder(output)
-        if work.measured:  # the estimate, or why there is none
-            notice(work.describe())
+        if work.wanted:  # the estimate from the first tiles, or why there is none
+            denoiser.meter = RateMeter(lambda rates: notice(work.measured_with(rates).describe()))
         result = denoise_jobs(todo, denoiser, max_megapixels, jpeg_quality, report, progress,
                               tile_progress)
     result.skipped = len(jobs) - len(todo)

@@ -8,7 +8,7 @@ tiling, the file order or the device. Models without a latent (DANet) are run as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -19,7 +19,7 @@ from invdn.checks import Checked, Choice, Int, Rule
 from invdn.errors import InvdnError
 from invdn.inference.device import PRECISIONS, resolve_device, resolve_precision
 from invdn.inference.latent import LatentField, image_key
-from invdn.inference.tiling import check_tile_work, check_tiling, run_tiled
+from invdn.inference.tiling import check_tile_work, check_tiling, fit_tile, run_tiles
 from invdn.io.images import gray_from_rgb, image_to_tensor, tensor_to_image
 from invdn.nn.padding import pad_to_multiple
 from invdn.nn.protocol import has_latent
@@ -33,14 +33,16 @@ CheckpointFn = Callable[[], None]  # called before every network pass; raises to
 class DenoiseOptions(Checked):
     """How to denoise: `samples` latent draws averaged (InvDN's MC self-ensemble),
     `self_ensemble` averages the 8 flips/transposes, `tile`/`overlap` in pixels (tile 0: whole
-    image at once), `seed` ≥ 0 picks the latent draws, `precision` 'auto' | 'bf16' | 'fp32' the
-    convolutions' dtype (auto: bf16 for InvDN where the device computes bf16 natively, see
-    :func:`invdn.inference.device.resolve_precision`; float32 otherwise)."""
+    image at once; overlap None: what the network's measured reach needs,
+    :func:`invdn.inference.context.context_overlap`), `seed` ≥ 0 picks the latent draws,
+    `precision` 'auto' | 'bf16' | 'fp32' the convolutions' dtype (auto: bf16 for InvDN where
+    the device computes bf16 natively, see :func:`invdn.inference.device.resolve_precision`;
+    float32 otherwise)."""
 
     samples: int = 1
     self_ensemble: bool = False
     tile: int = 512
-    overlap: int = 32
+    overlap: int | None = None
     seed: int = 0
     precision: str = "auto"
 
@@ -49,22 +51,32 @@ class DenoiseOptions(Checked):
     # overlap for a tile like 3 that is no multiple of 4).
     RULES: ClassVar[dict[str, Rule]] = {
         "samples": Int(1, noun=""), "seed": Int(0, noun=""),
-        "tile": Int(0, noun="", fix=" (0 disables tiling)"), "overlap": Int(0, noun=""),
+        "tile": Int(0, noun="", fix=" (0 disables tiling)"), "overlap": Int(0, noun="", null=True),
         "precision": Choice(PRECISIONS),
     }
 
 
-# Timed probe runs further apart than this (slowest / fastest) mean a machine too busy for its
-# speed to predict a job's: no time estimate is given then.
+# Timed network calls further apart than this (slowest / fastest) mean a machine too busy for
+# its speed to predict a job's: no time estimate is given then.
 MAX_PROBE_SPREAD = 1.5
+
+# Pixels per network call that tiles are batched up to (whole tiles; a larger tile runs alone):
+# on the CPU batching gains nothing measurable at 256² tiles, so only small tiles are grouped;
+# on a GPU, fewer and larger calls keep it busy.
+CALL_PIXELS = {"cpu": 512 * 512, "cuda": 2048 * 2048}
+# What measured overlaps come to (the shipped default's: 40 px), for suggesting a tile before
+# the network is measured.
+TYPICAL_OVERLAP = 32
 
 
 @dataclass(frozen=True)
 class WorkEstimate:
     """The work of a batch: `images`, `megapixels` processed (tile overlap included), `tiles`,
-    `passes` per pixel, and where measured `rate` s/MP on `device`, the `spread` of the timed
-    probe runs (slowest / fastest) and `seconds`, the estimate: None when not measured or when
-    the spread is above MAX_PROBE_SPREAD (an estimate the measurement cannot back)."""
+    `passes` per pixel, whether a time estimate is `wanted` (large jobs), and once measured
+    on the job's first network calls (:class:`RateMeter`) `rate` s/MP on `device`, the
+    `spread` of the timed calls (slowest / fastest) and `seconds`, the estimate: None when not
+    measured or when the spread is above MAX_PROBE_SPREAD (an estimate the measurement cannot
+    back)."""
 
     images: int
     megapixels: float
@@ -74,10 +86,18 @@ class WorkEstimate:
     rate: float | None = None
     device: str = "cpu"
     spread: float | None = None
+    wanted: bool = False
 
     @property
     def measured(self) -> bool:
         return self.rate is not None
+
+    def measured_with(self, rates: Sequence[float]) -> WorkEstimate:
+        """This work with the time estimate of the timed calls' `rates` (s/MP-pass)."""
+        rate = sum(rates) / len(rates)
+        spread = max(rates) / max(min(rates), 1e-12)
+        seconds = rate * self.megapixels * self.passes if spread <= MAX_PROBE_SPREAD else None
+        return replace(self, seconds=seconds, rate=rate, spread=spread)
 
     def describe(self) -> str:
         """One line for the user, e.g. 'work: 3 images, 37.7 MP in 84 tiles …'."""
@@ -89,9 +109,27 @@ class WorkEstimate:
         if self.seconds is not None:
             minutes = self.seconds / 60
             took = f"{minutes:.0f} min" if minutes >= 1 else f"{self.seconds:.0f} s"
-            line += (f"; about {took} on {self.device} ({self.rate:.1f} s/MP measured here on a "
-                     "warmed-up model at the tile size)")
+            line += (f"; about {took} on {self.device} ({self.rate:.1f} s/MP measured on this "
+                     "job's first tiles, after one to warm up)")
         return line
+
+
+class RateMeter:
+    """Times a job's network calls: after `warmup` calls (a cold model) and `runs` timed ones,
+    `on_ready(rates)` once with the timed calls' seconds per megapixel-pass."""
+
+    def __init__(self, on_ready: Callable[[list[float]], None], warmup: int = 1,
+                 runs: int = 2) -> None:
+        self.on_ready, self.warmup, self.runs = on_ready, warmup, runs
+        self.rates: list[float] = []
+
+    def add(self, seconds: float, megapixel_passes: float) -> None:
+        """One network call of `megapixel_passes` (megapixels x passes) that took `seconds`."""
+        if len(self.rates) >= self.warmup + self.runs:
+            return
+        self.rates.append(seconds / max(megapixel_passes, 1e-12))
+        if len(self.rates) == self.warmup + self.runs:
+            self.on_ready(self.rates[self.warmup :])
 
 
 def geometric(x: Tensor, t: int) -> Tensor:
@@ -113,18 +151,53 @@ def geometric_inverse(x: Tensor, t: int) -> Tensor:
 
 
 class Denoiser:
-    """A model, options and device, ready to denoise tensors or image arrays."""
+    """A model, options and device, ready to denoise tensors or image arrays.
+
+    `per_call`: tiles stacked into one network call (None: as many as fit
+    `CALL_PIXELS[device]`, at least one); `meter` (set by the caller, e.g. a
+    :class:`RateMeter`) is told the time of every network call."""
 
     def __init__(self, model: nn.Module, options: DenoiseOptions | None = None,
-                 device: str | torch.device = "auto") -> None:
+                 device: str | torch.device = "auto", per_call: int | None = None) -> None:
         self.options = options or DenoiseOptions()
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.model = model.eval().to(self.device)
         self.multiple = int(getattr(model, "multiple", 1))
         self.latent = has_latent(model)
-        self.tile, self.overlap = check_tiling(self.options.tile, self.options.overlap,
-                                               self.multiple)
+        given = self.options.overlap
+        self.tile, overlap = check_tiling(self.options.tile, 0 if given is None else given,
+                                          self.multiple, TYPICAL_OVERLAP if given is None else None)
+        self._overlap = None if given is None else overlap
+        self.per_call = per_call
+        self.meter: RateMeter | None = None
         self.dtype = model_precision(model, self.options.precision, self.device)
+
+    @property
+    def overlap(self) -> int:
+        """The overlap of neighbouring tiles in pixels: the option's, or (None) the one the
+        network's measured reach needs, at most half the tile (measured on first use)."""
+        if self._overlap is None:
+            from invdn.inference.context import context_overlap
+
+            if self.tile == 0:
+                return 0
+            self._overlap = check_tiling(self.tile, min(context_overlap(self.model),
+                                                        self.tile // 2), self.multiple)[1]
+        return self._overlap
+
+    def overlap_for(self, height: int, width: int) -> int:
+        """The overlap tiling a `height` x `width` image uses: 0 when it is one tile (nothing
+        to measure then), else :attr:`overlap`."""
+        if self.tile == 0 or (height <= self.tile and width <= self.tile):
+            return 0
+        return self.overlap
+
+    def tiles_per_call(self, tile_pixels: int) -> int:
+        """How many tiles of `tile_pixels` go through the network in one call."""
+        if self.per_call is not None:
+            return max(1, self.per_call)
+        budget = CALL_PIXELS.get(self.device.type, CALL_PIXELS["cpu"])
+        return max(1, budget // max(tile_pixels, 1))
 
     def _precision(self):
         """The context the network runs in: bf16 autocast (InvDN's fast path then keeps its
@@ -142,59 +215,20 @@ class Denoiser:
         return len(self._transforms()) * (1 + self.options.samples) / 2 if self.latent else \
             len(self._transforms()) / 2
 
-    @torch.no_grad()
-    def probe_rates(self, side: int | tuple[int, int] = 512, runs: int = 2) -> list[float]:
-        """Measured times of one denoise pass per megapixel on this device, on a probe of `side`
-        (a size or `(height, width)`): one run to warm the model up (allocations, kernels),
-        then `runs` timed ones.
-
-        Probe at the tile size the job runs: a network call has a fixed cost besides its
-        per-pixel one, which a small probe measures mostly. On the 2-core CPU with a training
-        run beside it, one run measured 300 s/MP at 128² and 25 s/MP at 512² (the rate its 512
-        tiles then ran at)."""
-        h, w = (side, side) if isinstance(side, int) else side
-        x = torch.rand((1, 3, h, w), generator=torch.Generator().manual_seed(0))
-        x = x.to(self.device)
-        rates = []
-        for _ in range(1 + runs):
-            with Stopwatch() as watch, self._precision():
-                out = self.model(x)
-                if self.latent:
-                    out = self.model.inverse(out[0], torch.zeros_like(out[1]))
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-            rates.append(watch.seconds / (h * w / 1e6))
-        return rates[1:]
-
-    def seconds_per_megapixel(self, side: int | tuple[int, int] = 512) -> float:
-        """The mean of :meth:`probe_rates`."""
-        rates = self.probe_rates(side)
-        return sum(rates) / len(rates)
-
     def plan(self, sizes: Sequence[tuple[int, int]], measure_above: float = 8.0) -> WorkEstimate:
         """The work of denoising images of `sizes` `(height, width)`, checked up front: an
-        absurd tiling raises InvdnError before anything runs. When it comes to more than
-        `measure_above` megapixel-passes, the device's speed is measured for a time estimate,
-        on a warmed-up model and at the tile size of the largest image (at most 512² when
-        untiled); when the timed runs disagree by more than MAX_PROBE_SPREAD, no estimate."""
+        absurd tiling raises InvdnError before anything runs. Nothing is run to time it: a job
+        of more than `measure_above` megapixel-passes is `wanted` an estimate, which its own
+        first network calls give (:class:`RateMeter`, :meth:`WorkEstimate.measured_with`)."""
         m = self.multiple
-        megapixels, tiles, probe = 0.0, 0, (0, 0)
+        megapixels, tiles = 0.0, 0
         for h, w in sizes:
             hp, wp = -(-h // m) * m, -(-w // m) * m
-            work = check_tile_work(hp, wp, self.tile, self.overlap, m)
+            work = check_tile_work(hp, wp, self.tile, self.overlap_for(hp, wp), m)
             megapixels += hp * wp * work.factor / 1e6
             tiles += work.tiles
-            limit = self.tile or 512
-            shape = (min(limit, hp), min(limit, wp))
-            probe = max(probe, shape, key=lambda s: s[0] * s[1])
-        units = megapixels * self.passes
-        if units <= measure_above:
-            return WorkEstimate(len(sizes), megapixels, tiles, self.passes, device=str(self.device))
-        rates = self.probe_rates(probe)
-        rate, spread = sum(rates) / len(rates), max(rates) / max(min(rates), 1e-12)
-        seconds = rate * units if spread <= MAX_PROBE_SPREAD else None
-        return WorkEstimate(len(sizes), megapixels, tiles, self.passes, seconds, rate,
-                            str(self.device), spread)
+        return WorkEstimate(len(sizes), megapixels, tiles, self.passes, device=str(self.device),
+                            wanted=megapixels * self.passes > measure_above)
 
     @torch.no_grad()
     def denoise_tensor(self, x: Tensor, key: tuple[int, ...] = (),
@@ -211,12 +245,22 @@ class Denoiser:
                  if self.latent else None)
         m = self.multiple
 
-        def tile_fn(patch: Tensor, y0: int, x0: int) -> Tensor:
-            with self._precision():
-                total = run_transforms(patch.to(self.device), y0, x0)
-            return (total / len(self._transforms())).float().cpu()
+        def tile_fn(patches: Tensor, origins: list[tuple[int, int]]) -> Tensor:
+            with Stopwatch() as watch:
+                with self._precision():
+                    total = run_transforms(patches.to(self.device), origins)
+                result = (total / len(self._transforms())).float().cpu()  # waits for the device
+            if self.meter is not None:
+                self.meter.add(watch.seconds, patches[0, 0].numel() * len(origins) / 1e6
+                               * self.passes)
+            return result
 
-        def run_transforms(patch: Tensor, y0: int, x0: int) -> Tensor:
+        def latent(origins: list[tuple[int, int]], th: int, tw: int, draw: tuple[int, int]
+                   ) -> Tensor:
+            return torch.cat([field.region(y0 // m, x0 // m, th // m, tw // m, draw=draw)
+                              for y0, x0 in origins])
+
+        def run_transforms(patch: Tensor, origins: list[tuple[int, int]]) -> Tensor:
             total = None
             for t in self._transforms():
                 p = geometric(patch, t)
@@ -228,8 +272,7 @@ class Denoiser:
                     out = None
                     for k in range(self.options.samples):
                         check()
-                        z = field.region(y0 // m, x0 // m, patch.shape[-2] // m,
-                                         patch.shape[-1] // m, draw=(t, k))
+                        z = latent(origins, patch.shape[-2], patch.shape[-1], (t, k))
                         z = geometric(z, t).to(self.device, lr.dtype)
                         rec = self.model.inverse(lr, z).float()  # sums in float32
                         out = rec if out is None else out.add_(rec)
@@ -238,8 +281,16 @@ class Denoiser:
                 total = out if total is None else total.add_(out)
             return total
 
-        out = run_tiled(padded, tile_fn, self.tile, self.overlap, m, progress)
+        hp, wp = padded.shape[-2:]
+        overlap = self.overlap_for(hp, wp)
+        tile_pixels = self._tile_pixels(hp, wp, overlap)
+        out = run_tiles(padded, tile_fn, self.tile, overlap, m, progress,
+                        self.tiles_per_call(tile_pixels))
         return out[..., :h, :w]
+
+    def _tile_pixels(self, height: int, width: int, overlap: int) -> int:
+        return (fit_tile(height, self.tile, overlap, self.multiple)
+                * fit_tile(width, self.tile, overlap, self.multiple))
 
     def denoise_float(self, x: Tensor, key: tuple[int, ...] = ()) -> Tensor:
         """Noisy `(1, C, H, W)` float, C = 1 (gray) or 3, any range (e.g. the field's
