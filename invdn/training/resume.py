@@ -69,6 +69,9 @@ def resume_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
         OmegaConf.update(cfg, key, yaml.safe_load(value) if value else None, merge=False)
     cfg.run_dir = str(run)
     cfg.ckpt_path = str(last)
+    if cfg.get("init_weights") is not None:
+        # the run started from these weights; its checkpoint has moved on from them
+        cfg.init_weights = None
     return cfg
 
 
