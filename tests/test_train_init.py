@@ -28,6 +28,20 @@ def test_init_weights_starts_a_new_run_from_the_weights(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_a_run_started_from_weights_resumes_in_one_word(tmp_path, capsys):
+    # resume= continues from the run's checkpoint; the init_weights in its saved config are
+    # where it started, not a second source of weights
+    first = tmp_path / "first"
+    assert main(["train", *tiny(first)]) == 0
+    last = first / "checkpoints" / "last.ckpt"
+    run = tmp_path / "second"
+    assert main(["train", *tiny(run, f"init_weights={last}")]) == 0
+    capsys.readouterr()
+    assert main(["train", f"resume={run}", "trainer.max_steps=6"]) == 0
+    out = capsys.readouterr().out
+    assert "from step 4" in out and "trained 6 steps" in out
+
+
 def test_init_weights_errors_name_the_key(tmp_path, capsys):
     first = tmp_path / "first"
     assert main(["train", *tiny(first)]) == 0
