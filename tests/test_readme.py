@@ -41,7 +41,8 @@ def test_short_with_the_main_job_on_the_first_screen():
     lines = TEXT.splitlines()
     assert len(lines) <= 200
     first = "\n".join(lines[:45])
-    for needed in ("![", "pip install", "invdn denoise photo.jpg", "invdn serve", "| BM3D |"):
+    for needed in ("![", "pip install", "invdn denoise photo.jpg", "invdn serve", "| BM3D",
+                   "CBSD68"):
         assert needed in first, needed
 
 
