@@ -31,3 +31,23 @@ def tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"
     save_weights(model, path)
     return model, path
+
+
+@pytest.fixture(scope="module")
+def registry(tiny):
+    """`invdn serve`'s model registry holding only the tiny model (tests of the web app)."""
+    from invdn.app.models import ModelRegistry
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny convolutions run fastest on one thread
+    yield ModelRegistry.load([tiny[1]], include_default=False)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def staging(tmp_path):
+    """The server's staging folder; every test that uses it checks that it is left empty."""
+    folder = tmp_path / "staging"
+    folder.mkdir()
+    yield folder
+    assert list(folder.iterdir()) == [], "a staged upload was left behind"

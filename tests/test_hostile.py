@@ -46,7 +46,6 @@ with warnings.catch_warnings():
 from invdn.app.api import create_app  # noqa: E402
 from invdn.app.config import ServeConfig  # noqa: E402
 from invdn.app.jobs import Job  # noqa: E402
-from invdn.app.models import ModelRegistry  # noqa: E402
 
 SIZED = corpus.every_format()
 BROKEN = corpus.broken_headers()
@@ -68,20 +67,6 @@ def decodes(monkeypatch) -> list:
     return calls
 
 
-@pytest.fixture(scope="module")
-def registry(tiny):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield ModelRegistry.load([tiny[1]], include_default=False)
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def staging(tmp_path):
-    folder = tmp_path / "staging"
-    folder.mkdir()
-    yield folder
-    assert list(folder.iterdir()) == [], "a staged upload was left behind"
 
 
 def client_for(registry, staging, **config) -> TestClient:

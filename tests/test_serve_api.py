@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("fastapi", reason="invdn serve needs the app extra: pip install 'invdn[app]'")
 pytest.importorskip("httpx", reason="FastAPI's test client needs httpx (in the dev extra)")
@@ -23,7 +22,6 @@ with warnings.catch_warnings():  # newer Starlette prefers httpx2 but still work
 
 from invdn.app.api import create_app  # noqa: E402
 from invdn.app.config import ServeConfig  # noqa: E402
-from invdn.app.models import ModelRegistry  # noqa: E402
 from invdn.cli.main import main  # noqa: E402
 from invdn.io.images import read_image, write_image  # noqa: E402
 from invdn.nn.sizes import count_parameters  # noqa: E402
@@ -49,21 +47,6 @@ def decoded(data: bytes, suffix: str, folder: Path) -> np.ndarray:
     return read_image(path)
 
 
-@pytest.fixture(scope="module")
-def registry(tiny):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convolutions run fastest on one thread
-    yield ModelRegistry.load([tiny[1]], include_default=False)
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def staging(tmp_path):
-    """The server's staging folder; every test checks that it is left empty."""
-    folder = tmp_path / "staging"
-    folder.mkdir()
-    yield folder
-    assert list(folder.iterdir()) == [], "temporary upload files were left behind"
 
 
 def make_client(registry, staging, **limits) -> TestClient:
