@@ -191,6 +191,7 @@ def whole_image_rows(keys: list[str], precisions: list[str], sizes: list[int],
 def add_psnr(rows: list[dict], report: dict, labels: dict[str, str]) -> None:
     """PSNR (CBSD68, σ = 25, paper protocol) of the rows whose key `labels` maps to a denoiser
     label of a `bench/standard.py` report (`standard.json`)."""
+    report = report.get("results", report)  # standard.json keeps them under "results"
     cell = report.get("sets", {}).get("CBSD68", {}).get("paper", {})
     cell = cell.get(str(CBSD68_SIGMA), cell.get(CBSD68_SIGMA, {}))
     for row in rows:
@@ -284,8 +285,13 @@ def targets(rows: list[dict], e2e: dict | None) -> list[dict]:
     native = cpu_has_native_bf16()
     auto = "bf16" if native else "fp32"
     if e2e:
-        add("denoise end to end / library whole-image rate (first call, auto precision)",
-            e2e["percent_of_whole_first_call"], 80, "%")
+        add("denoise end to end / library whole-image rate on the same photo (first call, "
+            f"{auto})", e2e["percent_of_whole_first_call"], 80, "%")
+        for s in sizes:
+            d = by.get(("default", auto, s))
+            if d:
+                add(f"denoise end to end / library whole-image rate at {s}² (first call, "
+                    f"{auto})", 100 * e2e["mp_per_s_first_call"] / d["mp_per_s"], 80, "%")
     for p in ("bf16", "fp32"):
         note = "" if p == auto else ("not native here: emulated" if p == "bf16" else
                                      "not what auto picks here")
@@ -307,3 +313,28 @@ def targets(rows: list[dict], e2e: dict | None) -> list[dict]:
                     (note + "; " if note else "") + ("PSNR not yet trained" if top["candidate"]
                                                      else ""))
     return out
+
+
+def markdown(rows: list[dict], auto: str) -> str:
+    """One line per network: params, TMAC/MP, MP/s per (precision, size), % of the conv rate
+    in the `auto` precision per size, CBSD68 σ = 25 PSNR and where it comes from."""
+    keys = list(dict.fromkeys(r["key"] for r in rows))
+    cols = sorted({(r["precision"], r["size"]) for r in rows}, key=lambda c: (c[0] != auto, c))
+    sizes = sorted({r["size"] for r in rows})
+    by = {(r["key"], r["precision"], r["size"]): r for r in rows}
+    head = (["network", "params (M)", "TMAC/MP"]
+            + [f"{p} {s}² MP/s" + (" (auto)" if p == auto else "") for p, s in cols]
+            + [f"% of {auto} conv rate, {s}²" for s in sizes]
+            + [f"CBSD68 σ={CBSD68_SIGMA} PSNR"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in keys:
+        first = next(r for r in rows if r["key"] == k)
+        psnr = first["psnr_cbsd68_25"]
+        psnr_text = (f"{psnr:.2f} ({first['psnr_source']})" if psnr is not None
+                     else (first["psnr_source"] or ""))
+        cells = [first["network"], f"{first['params_m']:.2f}", f"{first['tmac_per_mp']:.3f}"]
+        cells += [f"{by[(k, p, s)]['mp_per_s']:.3f}" if (k, p, s) in by else "" for p, s in cols]
+        cells += [f"{by[(k, auto, s)]['percent_of_conv_rate']:.0f} %" if (k, auto, s) in by
+                  else "" for s in sizes]
+        lines.append("| " + " | ".join(cells + [psnr_text]) + " |")
+    return "\n".join(lines)

@@ -176,6 +176,9 @@ def compare(args: argparse.Namespace) -> None:
                        ("gflops", "GFLOP/s", ".1f"),
                        ("percent_of_conv_rate", "% conv rate", ".0f"),
                        ("psnr_cbsd68_25", "CBSD68 σ25", ".2f"), ("psnr_source", "PSNR from", "s")])
+    print()
+    print(_speed.markdown(rows, result["auto_precision"]))
+    print()
     for name, run in (("end to end", e2e), ("end to end, --before", before)):
         if run:
             print(f"{name}: {run['size'][0]}x{run['size'][1]} ({run['megapixels']:.2f} MP), "
