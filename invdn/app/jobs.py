@@ -60,12 +60,12 @@ class Job:
             raise JobCancelled
 
     def progress(self, tiles: list) -> Iterable:
-        """Wraps the tile list of `run_tiled` to count tiles as they finish."""
+        """Wraps the tile list of `run_tiles` to count tiles as they finish."""
         self.tiles_total, self.tiles_done = len(tiles), 0
         for tile in tiles:
             self.checkpoint()
             yield tile
-            self.tiles_done += 1  # run_tiled asks for the next tile once this one is blended
+            self.tiles_done += 1  # run_tiles asks for the next tile once this one is blended
 
     def end(self, outcome: Outcome | None = None, status: int = 200, error: str | None = None,
             cancelled: bool = False) -> None:

@@ -204,16 +204,9 @@ def run_batch(jobs: Sequence[Job], process: Callable[[Job], None],
         try:
             process(job)
             result.written += 1
-        except OSError as err:
-            if err.errno not in DISK_FULL:
-                result.failed += 1
-                report(f"failed: {_one_line(err, job.source)}")
-                continue
-            _stop_full(result, jobs, i, err)
-            break
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
-            result.failed += 1
-            report(f"failed: {_one_line(err, job.source)}")
+            if not _record_failure(result, jobs, i, err, report):
+                break
     return result
 
 
@@ -249,15 +242,8 @@ def run_pipelined(jobs: Sequence[Job], load: Callable[[Job], T], compute: Callab
             try:
                 future.result()
                 result.written += 1
-            except OSError as err:
-                if err.errno in DISK_FULL:
-                    _stop_full(result, jobs, i, err)
-                    return False
-                result.failed += 1
-                report(f"failed: {_one_line(err, jobs[i].source)}")
             except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
-                result.failed += 1
-                report(f"failed: {_one_line(err, jobs[i].source)}")
+                return _record_failure(result, jobs, i, err, report)
             return True
 
         load_ahead(0)
@@ -271,8 +257,7 @@ def run_pipelined(jobs: Sequence[Job], load: Callable[[Job], T], compute: Callab
             if not settle():
                 break
             if failure is not None:
-                result.failed += 1
-                report(f"failed: {_one_line(failure, job.source)}")
+                _count_failed(result, failure, job.source, report)
                 continue
             saving = (i, saver.submit(save, job, computed))
         else:
@@ -280,6 +265,23 @@ def run_pipelined(jobs: Sequence[Job], load: Callable[[Job], T], compute: Callab
         for future in loads.values():
             future.cancel()
     return result
+
+
+def _record_failure(result: BatchResult, jobs: Sequence[Job], i: int, err: Exception,
+                    report: Callable[[str], None]) -> bool:
+    """Record that job `i` failed with `err`; False when the batch must stop (a full disk:
+    every later write would fail too; what was written stays)."""
+    if isinstance(err, OSError) and err.errno in DISK_FULL:
+        _stop_full(result, jobs, i, err)
+        return False
+    _count_failed(result, err, jobs[i].source, report)
+    return True
+
+
+def _count_failed(result: BatchResult, err: Exception, source: Path,
+                  report: Callable[[str], None]) -> None:
+    result.failed += 1
+    report(f"failed: {_one_line(err, source)}")
 
 
 def _stop_full(result: BatchResult, jobs: Sequence[Job], i: int, err: OSError) -> None:

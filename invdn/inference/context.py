@@ -78,11 +78,9 @@ def overlap_from_profile(e: Tensor, multiple: int = 1,
     error bound `max_k w(k)·e[k] + (1 − w(k))·e[n−1−k]` is under `tolerance` (w: the rising
     ramp of the tile whose border is at k = 0); `len(e)` rounded down when none is."""
     e = e.double()
-    for n in range(0, len(e) + 1, multiple):
-        if n == 0:
-            if float(e[0]) < tolerance:
-                return 0
-            continue
+    if float(e[0]) < tolerance:  # no reach at all: tiles need no overlap
+        return 0
+    for n in range(multiple, len(e) + 1, multiple):
         w, k = ramp(n), torch.arange(n)
         if float((w * e[k] + (1 - w) * e[n - 1 - k]).max()) < tolerance:
             return n
