@@ -32,7 +32,8 @@ def test_default_weights_ship_in_float16_and_load_as_the_recipes_model():
 
 
 def test_denoise_without_checkpoint_cleans_a_held_out_photo(tmp_path, capsys):
-    clean, noisy = _noisy_crop(25.0)
+    clean = _crop()
+    noisy = _noisy(clean, 25.0)
     write_image(tmp_path / "noisy.png", noisy)
     assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(tmp_path / "out")]) == 0
     out = read_image(tmp_path / "out" / "noisy.png")
@@ -43,20 +44,23 @@ def test_denoise_without_checkpoint_cleans_a_held_out_photo(tmp_path, capsys):
     assert read_image(tmp_path / "noisy.png").tobytes() == noisy.tobytes()  # input untouched
 
 
-def _noisy_crop(sigma: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    clean = np.ascontiguousarray(bundled_image("motorcycle")[200:328, 300:428])  # held out
-    noisy = tensor_to_image(GaussianNoise(sigma)(image_to_tensor(clean),
-                                                 torch.Generator().manual_seed(seed)), clean)
-    return clean, noisy
+def _crop() -> np.ndarray:
+    """A detailed 128² crop of motorcycle (never trained on), uint8 RGB."""
+    return np.ascontiguousarray(bundled_image("motorcycle")[200:328, 300:428])
+
+
+def _noisy(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """`clean` with Gaussian noise of `sigma` levels, 8-bit, the noise fixed by `seed`."""
+    return tensor_to_image(GaussianNoise(sigma)(image_to_tensor(clean),
+                                                torch.Generator().manual_seed(seed)), clean)
 
 
 def test_a_gray_file_is_denoised(tmp_path, capsys):
     # One channel in, one channel out; its noise is the same in the three channels the network
-    # sees, which the v1 weights left untouched (25.22 → 25.36 dB); the photo-trained default: 29.22 dB.
-    clean = np.ascontiguousarray(_noisy_crop(0.0)[0].mean(axis=2, keepdims=True).round()
-                                 .astype(np.uint8))
-    noisy = tensor_to_image(GaussianNoise(25.0)(image_to_tensor(clean),
-                                                torch.Generator().manual_seed(0)), clean)
+    # sees, which the first default left untouched (25.22 → 25.36 dB); the photo-trained
+    # default: 29.22 dB.
+    clean = np.ascontiguousarray(_crop().mean(axis=2, keepdims=True).round().astype(np.uint8))
+    noisy = _noisy(clean, 25.0)
     assert noisy.shape[2] == 1
     write_image(tmp_path / "gray.png", noisy)
     assert main(["denoise", str(tmp_path / "gray.png"), "-o", str(tmp_path / "out")]) == 0
@@ -68,12 +72,13 @@ def test_a_gray_file_is_denoised(tmp_path, capsys):
 
 
 def test_a_noisy_4_2_0_jpeg_is_denoised(tmp_path, capsys):
-    # σ = 20 noise saved as most photos are (quality 95, chroma 4:2:0): the v1 weights left it
-    # as it was (25.07 → 25.14 dB); the default, trained on such files: 27.89 dB
-    # (its output is a JPEG again).
+    # σ = 20 noise saved as most photos are (quality 95, chroma 4:2:0): the first default left
+    # it as it was (25.07 → 25.14 dB); the default, trained on such files: 27.89 dB (its output
+    # is a JPEG again).
     from PIL import Image
 
-    clean, noisy = _noisy_crop(20.0)
+    clean = _crop()
+    noisy = _noisy(clean, 20.0)
     Image.fromarray(noisy).save(tmp_path / "shot.jpg", quality=95, subsampling=2)
     stored = read_image(tmp_path / "shot.jpg")
     assert main(["denoise", str(tmp_path / "shot.jpg"), "-o", str(tmp_path / "out")]) == 0
