@@ -49,6 +49,43 @@ def cpu_seconds(fn: Callable[[], object], repeats: int) -> float:
     return best
 
 
+def counted_flops(fn: Callable[[], object]) -> int:
+    """FLOPs that `fn` executes, by `torch.utils.flop_counter` (MACs = FLOPs / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import invdn.nn.fast as fast_path
+
+    # FlopCounterMode knows aten.convolution but not oneDNN's fused conv+activation call, so
+    # count with the fusion off: the convolutions executed are the same either way.
+    fused, fast_path._FUSED = fast_path._FUSED, False
+    try:
+        with FlopCounterMode(display=False) as counter:
+            fn()
+    finally:
+        fast_path._FUSED = fused
+    return counter.get_total_flops()
+
+
+def conv_rate(h: int, w: int, dtype: torch.dtype = torch.float32, repeats: int = 3,
+              device: str = "cpu", cpu_time: bool = False) -> dict:
+    """Best GFLOP/s of a 64→64 3x3 convolution (batch 1, h x w) in `dtype`, NCHW or
+    channels_last, weights already in `dtype` (no per-call cast): the least wall time of
+    `repeats` runs after a warm-up, or with `cpu_time` the least process CPU time (steady when
+    other processes share the machine)."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device, dtype).eval()
+    best: dict | None = None
+    for fmt, name in ((torch.contiguous_format, "NCHW"), (torch.channels_last, "channels_last")):
+        x = torch.rand(1, 64, h, w, device=device).to(dtype).contiguous(memory_format=fmt)
+        c = conv.to(memory_format=fmt)
+        with torch.inference_mode():
+            t = (cpu_seconds(lambda c=c, x=x: c(x), repeats) if cpu_time
+                 else time_it(lambda c=c, x=x: c(x), device, repeats)["min_s"])
+        gflops = 2 * 64 * 64 * 9 * h * w / t / 1e9
+        if best is None or gflops > best["gflops"]:
+            best = {"gflops": gflops, "format": name, "size": [h, w]}
+    return best
+
+
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     """Print `rows` as an aligned table; columns are (key, header, format spec)."""
     cells = [[h for _, h, _ in columns]]

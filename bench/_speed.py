@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from _common import conv_rate, counted_flops
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-import invdn.nn.fast as fast_path
 from invdn.evaluation.published import published
 from invdn.inference.device import cpu_has_native_bf16
 from invdn.inference.pipeline import DenoiseOptions, Denoiser
@@ -110,30 +109,7 @@ def executed_macs_per_mp(model: nn.Module, size: int = 256) -> float:
     same convolutions run in bf16)."""
     d = denoiser(model, "fp32")
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-    fused, fast_path._FUSED = fast_path._FUSED, False  # count the fused call as its conv
-    try:
-        with FlopCounterMode(display=False) as counter:
-            d.denoise_tensor(x)
-    finally:
-        fast_path._FUSED = fused
-    return counter.get_total_flops() / 2 / (size * size) / 1e6
-
-
-def conv_rate(h: int, w: int, dtype: torch.dtype, repeats: int = 3) -> dict:
-    """Best wall-time GFLOP/s of a 64→64 3×3 convolution (batch 1, h x w) in `dtype`, NCHW or
-    channels_last, weights already in `dtype`."""
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(dtype).eval()
-    best: dict | None = None
-    for fmt, name in ((torch.contiguous_format, "NCHW"), (torch.channels_last, "channels_last")):
-        x = torch.rand(1, 64, h, w).to(dtype).contiguous(memory_format=fmt)
-        c = conv.to(memory_format=fmt)
-        with torch.inference_mode():
-            c(x)
-            t = min(_timed(lambda c=c, x=x: c(x)) for _ in range(repeats))
-        gflops = 2 * 64 * 64 * 9 * h * w / t / 1e9
-        if best is None or gflops > best["gflops"]:
-            best = {"gflops": gflops, "format": name, "size": [h, w]}
-    return best
+    return counted_flops(lambda: d.denoise_tensor(x)) / 2 / (size * size) / 1e6
 
 
 def _timed(fn: Callable[[], object]) -> float:

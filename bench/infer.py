@@ -40,12 +40,18 @@ import sys
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cpu_seconds, emit, machine, print_table, time_it  # noqa: E402
+from _common import (  # noqa: E402
+    conv_rate,
+    counted_flops,
+    cpu_seconds,
+    emit,
+    machine,
+    print_table,
+    time_it,
+)
 
-import invdn.nn.fast as fast_path  # noqa: E402
 from invdn import InvDN  # noqa: E402
 
 
@@ -58,38 +64,6 @@ def plain_denoise(model: InvDN, x: torch.Tensor, z: torch.Tensor) -> torch.Tenso
     for layer in reversed(model.layers):
         t = layer.inverse(t)
     return t
-
-
-def counted_flops(fn) -> int:
-    # FlopCounterMode knows aten.convolution but not oneDNN's fused conv+activation call, so
-    # count with the fusion off: the convolutions executed are the same either way.
-    fused, fast_path._FUSED = fast_path._FUSED, False
-    try:
-        with FlopCounterMode(display=False) as counter:
-            fn()
-    finally:
-        fast_path._FUSED = fused
-    return counter.get_total_flops()
-
-
-def conv_peak(h: int, w: int, device: str, repeats: int,
-              dtype: torch.dtype = torch.float32) -> dict:
-    """Best GFLOP/s of a 64→64 3x3 convolution (batch 1, h x w) in `dtype`, NCHW or
-    channels_last; weights already in `dtype` (no per-call cast)."""
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device, dtype).eval()
-    best = None
-    for fmt in (torch.contiguous_format, torch.channels_last):
-        x = torch.rand(1, 64, h, w, device=device).to(dtype).contiguous(memory_format=fmt)
-        c = conv.to(memory_format=fmt)
-        with torch.inference_mode():
-            # CPU: process CPU time, the unit of the fast path's CPU-time rate (steady under load)
-            t = (cpu_seconds(lambda c=c, x=x: c(x), repeats) if device == "cpu"
-                 else time_it(lambda c=c, x=x: c(x), device, repeats)["min_s"])
-        gflops = 2 * 64 * 64 * 9 * h * w / t / 1e9
-        if best is None or gflops > best["gflops"]:
-            best = {"gflops": gflops, "format": "channels_last" if fmt is torch.channels_last else "NCHW",
-                    "size": [h, w]}
-    return best
 
 
 def run(size: int, device: str, repeats: int, autocast: bool, arch: dict) -> dict:
@@ -107,7 +81,8 @@ def run(size: int, device: str, repeats: int, autocast: bool, arch: dict) -> dic
         t_plain = time_it(plain, device, repeats)
         t_fast = time_it(fast, device, repeats)
         fast_cpu = cpu_seconds(fast, repeats) if device == "cpu" else None
-    peaks = {name: conv_peak(size // 2, size // 2, device, repeats, dtype)
+    peaks = {name: conv_rate(size // 2, size // 2, dtype, repeats, device,
+                                  cpu_time=device == "cpu")
              for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
     peak = peaks["bf16" if autocast else "fp32"]
     mp = size * size / 1e6
